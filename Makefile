@@ -1,0 +1,42 @@
+# eCarto portal: two commands do everything on a fresh Debian/Ubuntu machine with Python 3.11.
+#   make run   install, set up PostgreSQL/Redis/databases, load the real sample data, serve on :5000
+#   make test  install, set up the test databases, run the whole test suite
+SHELL := /bin/bash
+SH := scripts/ecarto.sh
+
+.PHONY: run test setup install services lock bench clean-state
+
+run: setup
+	@$(SH) sample
+	@$(SH) serve
+
+# Everything but serving: what `make run` does before gunicorn starts.
+setup:
+	@$(SH) deps
+	@$(SH) services
+	@$(SH) databases
+	@$(SH) config
+	@$(SH) init
+
+test:
+	@$(SH) deps
+	@$(SH) services
+	@$(SH) test-databases
+	.venv/bin/pytest --ckan-ini=test.ini tests $(PYTEST_ARGS)
+
+install:
+	@$(SH) deps
+
+services:
+	@$(SH) services
+
+# Re-resolve the stack from requirements*.txt and refresh the full pin list.
+lock:
+	rm -rf .venv-lock && python3.11 -m venv .venv-lock
+	.venv-lock/bin/pip install -q -r requirements-dev.txt
+	( echo '# Every package of the resolved stack, pinned (pip freeze of requirements-dev.txt). Regenerate with `make lock`.'; \
+	  .venv-lock/bin/pip freeze ) > constraints.txt
+	rm -rf .venv-lock
+
+bench: setup
+	.venv/bin/python bench/search.py
