@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench clean-state
+.PHONY: run test setup install services lock bench i18n
 
 run: setup
 	@$(SH) sample
@@ -20,6 +20,7 @@ setup:
 
 test:
 	@$(SH) deps
+	@$(SH) browser
 	@$(SH) services
 	@$(SH) test-databases
 	.venv/bin/pytest --ckan-ini=test.ini tests $(PYTEST_ARGS)
@@ -40,3 +41,14 @@ lock:
 
 bench: setup
 	.venv/bin/python bench/search.py
+
+# Refresh the translation catalogues from the sources (French msgids; fr first, en offered).
+i18n:
+	.venv/bin/pybabel extract -q -F babel.cfg -k _ -k ungettext:1,2 -k N_ -o ckanext/ecarto/i18n/ckanext-ecarto.pot .
+	for l in fr en; do \
+	  if [ -f ckanext/ecarto/i18n/$$l/LC_MESSAGES/ckanext-ecarto.po ]; then \
+	    .venv/bin/pybabel update -q -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
+	  else \
+	    .venv/bin/pybabel init -q -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
+	  fi; done
+	.venv/bin/pybabel compile -q -D ckanext-ecarto -d ckanext/ecarto/i18n

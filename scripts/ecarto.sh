@@ -2,6 +2,7 @@
 # Set-up steps of the eCarto portal, called by the Makefile (`make run`, `make test`).
 #
 #   scripts/ecarto.sh deps             create .venv and install the pinned stack
+#   scripts/ecarto.sh browser          Debian's chromium for the browser tests
 #   scripts/ecarto.sh services         make sure PostgreSQL and Redis answer (install/start them)
 #   scripts/ecarto.sh databases        roles + CKAN and DataStore databases of the portal
 #   scripts/ecarto.sh test-databases   roles + databases used by test.ini
@@ -71,6 +72,16 @@ cmd_deps() {
     fi
     # The French catalogue of the extension is compiled from its .po file.
     "$VENV/bin/pybabel" compile -q -D ckanext-ecarto -d ckanext/ecarto/i18n 2>/dev/null || true
+}
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+cmd_browser() {
+    [ -x /usr/bin/chromium ] && return 0
+    if is_root; then
+        apt_install chromium fonts-dejavu-core
+    else
+        say "Chromium absent : les tests de navigateur seront ignorés (sudo apt-get install -y chromium)."
+    fi
 }
 
 # --------------------------------------------------------------------------- services
@@ -258,6 +269,7 @@ cmd_serve() {
 
 case "${1:-}" in
     deps) cmd_deps ;;
+    browser) cmd_browser ;;
     services) cmd_services ;;
     databases) cmd_databases ;;
     test-databases) cmd_test_databases ;;
