@@ -8,14 +8,19 @@ import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.ecarto import search
+from ckanext.ecarto import search, views
+from ckanext.ecarto.logic import etablissement as etablissement_logic
 
 
 @tk.blanket.config_declarations
 @tk.blanket.cli
+@tk.blanket.helpers
 class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)
+    p.implements(p.IBlueprint)
+    p.implements(p.IActions)
+    p.implements(p.IAuthFunctions)
 
     # IConfigurer
 
@@ -28,3 +33,16 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
         search.configure(config)
 
     # ITranslation: DefaultTranslation reads ckanext/ecarto/i18n (domain ckanext-ecarto)
+
+    # IBlueprint
+
+    def get_blueprint(self) -> list[Any]:
+        return views.get_blueprints()
+
+    # IActions / IAuthFunctions
+
+    def get_actions(self) -> dict[str, Any]:
+        return etablissement_logic.get_actions()
+
+    def get_auth_functions(self) -> dict[str, Any]:
+        return etablissement_logic.get_auth_functions()

@@ -1,0 +1,9 @@
+"""Flask blueprints of the portal's own pages."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def get_blueprints() -> list[Blueprint]:
+    from ckanext.ecarto.views.etablissement import etablissement
+    return [etablissement]

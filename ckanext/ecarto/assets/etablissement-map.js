@@ -1,0 +1,18 @@
+/* Map of one establishment (Leaflet, bundled). Reads its data from the element's attributes:
+   data-lat, data-lon, data-label, data-tiles (URL template, empty = no background tiles). */
+(function () {
+  "use strict";
+  function init(el) {
+    var lat = parseFloat(el.dataset.lat), lon = parseFloat(el.dataset.lon);
+    if (isNaN(lat) || isNaN(lon) || typeof L === "undefined") { return; }
+    var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 15);
+    if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
+    }
+    L.circleMarker([lat, lon], { radius: 9, color: "#000091", weight: 3, fillColor: "#6a6af4", fillOpacity: 0.9 })
+      .addTo(map).bindTooltip(el.dataset.label || "", { permanent: false });
+    L.control.scale({ imperial: false }).addTo(map);
+    el.setAttribute("data-map-ready", "true");
+  }
+  document.querySelectorAll("[data-ecarto-map]").forEach(init);
+})();

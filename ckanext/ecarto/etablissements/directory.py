@@ -1,0 +1,208 @@
+"""The establishment directory: one row per (UAI, source resource), built from every ingested
+resource that names and locates establishments (annuaire de l'éducation, géolocalisation…).
+
+It is derived data, like the ingested tables themselves: rebuilt for a resource each time that
+resource is ingested, dropped with it. Pages merge the rows of one UAI field by field, the
+annuaire first, and only from datasets the visitor may read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterable, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ckanext.ecarto.etablissements import identity
+from ckanext.ecarto.logic import access
+
+log = logging.getLogger(__name__)
+
+TABLE = "etablissement_source"
+
+FIELDS: tuple[str, ...] = (
+    "nom", "type", "lycee_kind", "code_nature", "libelle_nature", "type_libelle", "secteur",
+    "adresse", "lieu_dit", "code_postal", "commune_code", "commune_nom", "departement_code",
+    "departement_nom", "academie_code", "academie_nom", "region_code", "region_nom",
+    "education_prioritaire", "eleves", "etat", "latitude", "longitude", "telephone", "web",
+    "date_ouverture",
+)
+
+
+def schema_name() -> str:
+    import ckan.plugins.toolkit as tk
+    return tk.config.get("ckanext.ecarto.ingest_schema") or "ecarto_data"
+
+
+def table_name() -> str:
+    return f'"{schema_name()}".{TABLE}'
+
+
+def ensure_table(conn: Connection) -> None:
+    """Create the directory table and its indexes when missing (idempotent)."""
+    schema = schema_name()
+    conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    conn.execute(sa.text(f"""
+        CREATE TABLE IF NOT EXISTS {table_name()} (
+            uai text NOT NULL,
+            resource_id text NOT NULL,
+            package_id text NOT NULL,
+            priority integer NOT NULL,
+            millesime text,
+            nom text, type text, lycee_kind text, code_nature text, libelle_nature text,
+            type_libelle text, secteur text, adresse text, lieu_dit text, code_postal text,
+            commune_code text, commune_nom text, departement_code text, departement_nom text,
+            academie_code text, academie_nom text, region_code text, region_nom text,
+            education_prioritaire text, eleves integer, etat text,
+            latitude double precision, longitude double precision,
+            telephone text, web text, date_ouverture text,
+            sections jsonb NOT NULL DEFAULT '[]'::jsonb,
+            search_text text NOT NULL DEFAULT ''
+        )"""))
+    conn.execute(sa.text(
+        f"CREATE INDEX IF NOT EXISTS etablissement_source_uai ON {table_name()} (uai)"))
+    conn.execute(sa.text(
+        f"CREATE INDEX IF NOT EXISTS etablissement_source_resource ON {table_name()} (resource_id)"))
+    conn.execute(sa.text(
+        f"CREATE INDEX IF NOT EXISTS etablissement_source_commune ON {table_name()} (commune_code)"))
+    conn.execute(sa.text(
+        f"CREATE INDEX IF NOT EXISTS etablissement_source_dep ON {table_name()} (departement_code)"))
+    conn.execute(sa.text(
+        f"CREATE INDEX IF NOT EXISTS etablissement_source_search ON {table_name()} "
+        f"USING gin (search_text gin_trgm_ops)"))
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _float(value: Any) -> Optional[float]:
+    try:
+        number = float(str(value).replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN -> None
+
+
+def _int(value: Any) -> Optional[int]:
+    number = _float(value)
+    return int(number) if number is not None else None
+
+
+def search_text(*parts: Optional[str]) -> str:
+    """Lower-case, accent-free text the search matches on (`École` -> `ecole`)."""
+    return " ".join(identity.normalise_header(p).replace("_", " ") for p in parts if p)
+
+
+def directory_row(source: dict[str, Any], columns: dict[str, str],
+                  sections: dict[str, str]) -> dict[str, Any]:
+    """One directory row from one source row (`columns`: identity field -> source column)."""
+    get = lambda field: source.get(columns[field]) if field in columns else None  # noqa: E731
+    code_nature = _text(get("code_nature"))
+    type_libelle = _text(get("type_libelle"))
+    libelle_nature = _text(get("libelle_nature"))
+    kind = identity.establishment_type(code_nature, type_libelle or libelle_nature)
+    row = {
+        "nom": _text(get("nom")),
+        "type": kind,
+        "lycee_kind": identity.lycee_kind(code_nature, libelle_nature) if kind == "lycee" else None,
+        "code_nature": code_nature,
+        "libelle_nature": libelle_nature,
+        "type_libelle": type_libelle,
+        "secteur": identity.sector(_text(get("secteur"))),
+        "adresse": _text(get("adresse")),
+        "lieu_dit": _text(get("lieu_dit")),
+        "code_postal": _text(get("code_postal")),
+        "commune_code": _text(get("commune_code")),
+        "commune_nom": _text(get("commune_nom")),
+        "departement_code": identity.departement_insee(_text(get("departement_code"))),
+        "departement_nom": _text(get("departement_nom")),
+        "academie_code": _text(get("academie_code")),
+        "academie_nom": _text(get("academie_nom")),
+        "region_code": _text(get("region_code")),
+        "region_nom": _text(get("region_nom")),
+        "education_prioritaire": identity.education_prioritaire(_text(get("education_prioritaire"))),
+        "eleves": _int(get("eleves")),
+        "etat": _text(get("etat")),
+        "latitude": _float(get("latitude")),
+        "longitude": _float(get("longitude")),
+        "telephone": _text(get("telephone")),
+        "web": _text(get("web")),
+        "date_ouverture": _text(get("date_ouverture")),
+    }
+    row["sections"] = json.dumps(sorted(
+        key for key, column in sections.items() if _text(source.get(column)) in {"1", "1.0", "True", "true"}
+    ))
+    return row
+
+
+def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str, data_table: str,
+                         columns: list[dict[str, Any]], millesime: Optional[str]) -> int:
+    """Replace the directory rows of one ingested resource. Returns the number of rows, 0 when
+    the resource is not a directory (then its previous rows, if any, are removed)."""
+    ensure_table(conn)
+    conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
+    sql_by_source = {c["source"]: c["name"] for c in columns}
+    if not identity.is_directory(sql_by_source):
+        return 0
+    mapping = {field: sql_by_source[src] for field, src in identity.map_identity_columns(sql_by_source).items()}
+    sections = {key: sql_by_source[src] for key, src in identity.map_section_columns(sql_by_source).items()}
+    priority = 0 if "code_nature" in mapping and "type_libelle" in mapping else 1
+    wanted = sorted(set(mapping.values()) | set(sections.values()))
+    select = ", ".join(f'"{c}"' for c in wanted)
+    rows = conn.execute(sa.text(f"SELECT _key, {select} FROM {data_table}")).mappings()
+    batch: list[dict[str, Any]] = []
+    total = 0
+    for source in rows:
+        row = directory_row(dict(source), mapping, sections)
+        row.update(uai=source["_key"], resource_id=resource_id, package_id=package_id,
+                   priority=priority, millesime=millesime,
+                   search_text=search_text(source["_key"], row["nom"], row["commune_nom"], row["code_postal"]))
+        batch.append(row)
+        if len(batch) >= 5000:
+            total += _insert(conn, batch)
+            batch = []
+    total += _insert(conn, batch)
+    log.info("Annuaire : %s établissements depuis la ressource %s", total, resource_id)
+    return total
+
+
+_COLUMNS = ("uai", "resource_id", "package_id", "priority", "millesime") + FIELDS + ("sections", "search_text")
+
+
+def _insert(conn: Connection, batch: list[dict[str, Any]]) -> int:
+    if not batch:
+        return 0
+    names = ", ".join(_COLUMNS)
+    values = ", ".join(f":{c}" if c != "sections" else "CAST(:sections AS jsonb)" for c in _COLUMNS)
+    conn.execute(sa.text(f"INSERT INTO {table_name()} ({names}) VALUES ({values})"), batch)
+    return len(batch)
+
+
+def remove_resource(conn: Connection, resource_id: str) -> None:
+    ensure_table(conn)
+    conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
+
+
+def sources_for(conn: Connection, uai: str, reader: access.Reader) -> list[dict[str, Any]]:
+    """Directory rows of one UAI from readable datasets, best source first."""
+    sql = sa.text(f"""
+        SELECT s.*, p.name AS package_name, p.title AS package_title
+        FROM {table_name()} s JOIN package p ON p.id = s.package_id
+        WHERE s.uai = :uai AND {access.readable_packages_sql('p')}
+        ORDER BY s.priority, s.millesime DESC NULLS LAST, p.metadata_modified DESC""")
+    return [dict(r) for r in conn.execute(sql, {"uai": uai, **access.reader_params(reader)}).mappings()]
+
+
+def merge(sources: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Field by field, the first source that knows wins."""
+    merged: dict[str, Any] = {}
+    for source in sources:
+        for field in FIELDS + ("sections",):
+            if merged.get(field) in (None, [], "") and source.get(field) not in (None, [], ""):
+                merged[field] = source[field]
+    return merged

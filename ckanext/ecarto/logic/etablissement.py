@@ -1,0 +1,88 @@
+"""Actions and auth of the establishment pages: `ecarto_etablissement_show`,
+`ecarto_etablissement_search`."""
+from __future__ import annotations
+
+from typing import Any
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+from ckan.types import Context, DataDict
+
+from ckanext.ecarto.etablissements import finder, record
+from ckanext.ecarto.etablissements.uai import check
+from ckanext.ecarto.logic import access
+
+
+def _connection():
+    return model.Session.connection()
+
+
+@tk.side_effect_free
+def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Everything the portal knows about one establishment, from the datasets the caller may read.
+
+    :param uai: the establishment's UAI (7 digits + check letter, e.g. ``0311131L``)
+    :param references: include reference values (default true)
+    :returns: identity, the four axes (value, unit, source, millésime, n.c., history,
+        references), other UAI-keyed data and commune-level context
+    """
+    tk.check_access("ecarto_etablissement_show", context, data_dict)
+    verdict = check(data_dict.get("uai"))
+    if not verdict.valid:
+        raise tk.ValidationError({"uai": [verdict.message]})
+    reader = access.reader_from_context(context)
+    conn = _connection()
+    if not finder.directory_exists(conn):
+        raise tk.ObjectNotFound(tk._("Aucun annuaire d'établissements n'est chargé."))
+    with_refs = tk.asbool(data_dict.get("references", True))
+    result = record.build(conn, verdict.value, reader, with_references=with_refs)
+    if result is None:
+        raise tk.ObjectNotFound(tk._("Établissement {uai} inconnu.").format(uai=verdict.value))
+    return result
+
+
+@tk.side_effect_free
+def ecarto_etablissement_search(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Find establishments by name, commune or UAI (accents and case ignored).
+
+    :param q: words to find; :param type: ecole|college|lycee|autre; :param secteur: public|prive;
+    :param departement: INSEE or MENJ code; :param academie: académie code; :param commune: INSEE code;
+    :param rows: results per page (max 100); :param start: offset
+    """
+    tk.check_access("ecarto_etablissement_search", context, data_dict)
+    query = finder.Query(
+        q=str(data_dict.get("q") or ""),
+        type=data_dict.get("type") or None,
+        secteur=data_dict.get("secteur") or None,
+        departement=data_dict.get("departement") or None,
+        academie=data_dict.get("academie") or None,
+        commune=data_dict.get("commune") or None,
+        limit=int(data_dict.get("rows") or 20),
+        offset=int(data_dict.get("start") or 0),
+    )
+    res = finder.search(_connection(), query, access.reader_from_context(context))
+    return {"count": res.count, "results": res.items, "facets": res.facets}
+
+
+@tk.auth_allow_anonymous_access
+def ecarto_etablissement_show_auth(context: Context, data_dict: DataDict) -> dict[str, bool]:
+    return {"success": True}
+
+
+@tk.auth_allow_anonymous_access
+def ecarto_etablissement_search_auth(context: Context, data_dict: DataDict) -> dict[str, bool]:
+    return {"success": True}
+
+
+def get_actions() -> dict[str, Any]:
+    return {
+        "ecarto_etablissement_show": ecarto_etablissement_show,
+        "ecarto_etablissement_search": ecarto_etablissement_search,
+    }
+
+
+def get_auth_functions() -> dict[str, Any]:
+    return {
+        "ecarto_etablissement_show": ecarto_etablissement_show_auth,
+        "ecarto_etablissement_search": ecarto_etablissement_search_auth,
+    }
