@@ -7,11 +7,11 @@ import pytest
 
 @pytest.fixture
 def ecarto_db(clean_db, migrate_db_for, reset_index):
-    """An empty CKAN database with the tables of harvest and ecarto, and an empty index.
+    """An empty CKAN database with the tables of activity, harvest and ecarto, and an empty index.
 
     The first `clean_db` of a session drops every table and replays only CKAN core's
     migrations, so plugin tables must be migrated again before each test.
     """
-    migrate_db_for("harvest")
-    migrate_db_for("ecarto")
+    for plugin in ("activity", "harvest", "ecarto"):
+        migrate_db_for(plugin)
     reset_index()

@@ -60,7 +60,11 @@ def page(live_server):
             browser.close()
 
 
-def screenshot(page, name: str) -> Path:
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name) saves a full-page PNG under tests/screenshots/."""
+    def take(pg, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        return path
+    return take

@@ -6,11 +6,9 @@ import pytest
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
-from .conftest import screenshot
-
 
 @pytest.mark.usefixtures("with_plugins", "ecarto_db")
-def test_home_and_catalogue_pages(page, live_server):
+def test_home_and_catalogue_pages(page, live_server, screenshot):
     sysadmin = factories.Sysadmin()
     org = helpers.call_action(
         "organization_create", {"user": sysadmin["name"]},

@@ -1,12 +1,81 @@
-"""CKAN's search index and queries on PostgreSQL (placeholder until the backend lands)."""
+"""CKAN's search layer on PostgreSQL.
+
+CKAN's index and query code (flattening, permission labels, plugin hooks, facets,
+`ckan search-index …`, the `clean_index` test fixture, organization counts, autocomplete)
+talks to Solr through one connection object made by `make_connection()`. With
+`ckanext.ecarto.search_backend = postgres` (the default) that function returns a
+`PgSolrConnection` instead, and everything above it keeps working unchanged.
+With `solr`, nothing here is touched.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_SOLR_URL = "http://127.0.0.1:1/solr-unused"
+BBOX_FIELD = "ecarto_bbox"
+_installed = False
+
+
+def backend_name(config: Any) -> str:
+    return (config.get("ckanext.ecarto.search_backend") or "postgres").strip()
+
+
+def make_connection(decode_dates: bool = True) -> Any:
+    from ckanext.ecarto.search.connection import PgSolrConnection
+    return PgSolrConnection()
+
+
+def _schema_version_ok(*args: Any, **kwargs: Any) -> bool:
+    """No Solr schema to check: the index lives in PostgreSQL."""
+    return True
+
+
+def install_pg_backend() -> None:
+    """Point every module that imported `make_connection` at the PostgreSQL connection."""
+    global _installed
+    import ckan.lib.search as search
+    import ckan.lib.search.common as common
+    import ckan.lib.search.index as index
+    import ckan.lib.search.query as query
+
+    for module in (search, common, index, query):
+        module.make_connection = make_connection
+    search.check_solr_schema_version = _schema_version_ok
+    common.is_available = lambda: True
+    try:
+        import ckanext.harvest.logic.action.update as harvest_update
+        harvest_update.make_connection = make_connection
+    except ImportError:
+        pass
+    _installed = True
 
 
 def configure(config: Any) -> None:
     """Install the PostgreSQL backend unless `ckanext.ecarto.search_backend = solr`."""
-    if (config.get("ckanext.ecarto.search_backend") or "postgres") == "solr":
+    if backend_name(config) == "solr":
         return
+    if backend_name(config) != "postgres":
+        raise ValueError("ckanext.ecarto.search_backend doit valoir postgres ou solr")
     if not config.get("solr_url"):
-        config["solr_url"] = "http://127.0.0.1:1/solr-unused"
+        config["solr_url"] = PLACEHOLDER_SOLR_URL
+    install_pg_backend()
+
+
+def is_active() -> bool:
+    return _installed
+
+
+def before_dataset_search(search_params: dict[str, Any]) -> dict[str, Any]:
+    """`ext_bbox=minx,miny,maxx,maxy` (ckanext-spatial's convention) as a filter on the
+    dataset's `spatial` bounding box; with Solr, ckanext-spatial does this itself."""
+    if not _installed:
+        return search_params
+    extras = search_params.get("extras") or {}
+    bbox = extras.get("ext_bbox")
+    if bbox:
+        clause = f'+{BBOX_FIELD}:"{str(bbox).replace(chr(34), "")}"'
+        search_params["fq"] = f"{search_params.get('fq') or ''} {clause}".strip()
+    return search_params

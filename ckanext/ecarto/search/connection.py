@@ -1,0 +1,209 @@
+"""A PostgreSQL object that speaks the part of pysolr's `Solr` API that CKAN uses
+(`add`, `delete`, `commit`, `search`), so CKAN's own index and query code runs unchanged.
+
+Index writes go through their own connection and are committed at once (like Solr's own
+commit): CKAN re-indexes some datasets after its session has committed (the DataStore's
+`datastore_active` flag), and a write bound to that session would be lost.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+import ckan.model as model
+from ckan.common import config
+from ckan.lib.search.common import SearchQueryError
+
+from ckanext.ecarto.search import parser as p
+from ckanext.ecarto.search.bbox import bbox_of
+from ckanext.ecarto.search.model import TABLE
+from ckanext.ecarto.search.sql import Compiler
+
+log = logging.getLogger(__name__)
+
+# Solr parameters that change nothing here (response format, dismax tuning CKAN always sends).
+IGNORED_PARAMS = {"wt", "defType", "tie", "qf", "mm", "df", "q.op", "facet", "fq_list",
+                  "waitSearcher", "indent", "hl", "commit"}
+SUPPORTED_PARAMS = IGNORED_PARAMS | {"q", "fq", "rows", "start", "sort", "fl", "facet.field",
+                                     "facet.limit", "facet.mincount"}
+# Keys of the index document that never hold words worth finding.
+NOT_TEXT = {"id", "index_id", "site_id", "entity_type", "dataset_type", "state", "capacity",
+            "owner_org", "data_dict", "validated_data_dict", "permission_labels", "type",
+            "metadata_created", "metadata_modified", "license_id", "url", "title_string",
+            "creator_user_id", "spatial", "private", "isopen", "num_resources", "num_tags",
+            "organization", "groups", "tags", "title", "name", "notes", "res_url", "res_format",
+            "res_type", "harvest_source_id", "harvest_object_id", "version"}
+WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"   # D, C, B, A
+
+
+@dataclass
+class Results:
+    """What CKAN reads from a pysolr response."""
+
+    hits: int
+    docs: list[dict[str, Any]]
+    facets: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self):
+        return iter(self.docs)
+
+
+def ts_config() -> str:
+    return config.get("ckanext.ecarto.search_text_config") or "ecarto_fr"
+
+
+def _engine() -> Engine:
+    engine = model.meta.engine
+    if engine is None:
+        engine = sa.create_engine(config["sqlalchemy.url"])
+    return engine
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _flat_text(values: Iterable[Any]) -> str:
+    parts: list[str] = []
+    for value in values:
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, (list, tuple)):
+            parts.append(_flat_text(value))
+        else:
+            parts.append(str(value))
+    return " ".join(p for p in parts if p)
+
+
+def _parse_iso(value: Any) -> Optional[dt.datetime]:
+    if not value:
+        return None
+    text = str(value).replace("Z", "+00:00")
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def text_weights(doc: dict[str, Any]) -> dict[str, str]:
+    """The words of a document by weight: A title and name, B tags, groups and producer,
+    C description, D extras, resources and the other text fields."""
+    org_title = ""
+    try:
+        validated = json.loads(doc.get("validated_data_dict") or "{}")
+        org_title = (validated.get("organization") or {}).get("title") or ""
+    except (TypeError, ValueError, AttributeError):
+        pass
+    rest = [v for k, v in doc.items()
+            if k not in NOT_TEXT and not k.startswith(("res_extras_url", "vocab_"))
+            and isinstance(v, (str, list)) and not (isinstance(v, str) and v[:1] in "{[")]
+    return {
+        "A": _flat_text([doc.get("title"), (doc.get("name") or "").replace("-", " ")]),
+        "B": _flat_text([doc.get("tags"), doc.get("groups"), doc.get("organization"), org_title]
+                        + [v for k, v in doc.items() if k.startswith("vocab_")]),
+        "C": _flat_text([doc.get("notes")]),
+        "D": _flat_text(rest),
+    }
+
+
+class PgSolrConnection:
+    """The index in the table `ecarto_search_index` (migration 0001_search_index)."""
+
+    url = "postgresql://ecarto_search_index"
+
+    def __init__(self, engine: Optional[Engine] = None):
+        self.engine = engine or _engine()
+
+    # ----------------------------------------------------------------- writes
+
+    def add(self, docs: Iterable[dict[str, Any]], commit: bool = True, **kwargs: Any) -> None:
+        rows = [self._row(doc) for doc in docs]
+        if not rows:
+            return
+        cols = ["index_id", "id", "name", "site_id", "entity_type", "dataset_type", "state", "capacity",
+                "owner_org", "title_string", "metadata_created", "metadata_modified", "permission_labels",
+                "bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy"]
+        values = ", ".join(f":{c}" for c in cols)
+        tsv = " || ".join(
+            f"setweight(to_tsvector(CAST(:cfg AS regconfig), :w{w}), '{w}')" for w in "ABCD")
+        sql = sa.text(f"""
+            INSERT INTO {TABLE} ({", ".join(cols)}, doc, tsv)
+            VALUES ({values}, CAST(:doc AS jsonb), {tsv})
+            ON CONFLICT (index_id) DO UPDATE SET
+            {", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "index_id")},
+            doc = EXCLUDED.doc, tsv = EXCLUDED.tsv""")
+        with self.engine.begin() as conn:
+            conn.execute(sql, rows)
+
+    def _row(self, doc: dict[str, Any]) -> dict[str, Any]:
+        index_id = doc.get("index_id") or f"{doc.get('id')}{doc.get('site_id', '')}"
+        bbox = bbox_of(doc.get("spatial") or doc.get("extras_spatial"))
+        row = {
+            "index_id": index_id,
+            "id": doc.get("id"),
+            "name": doc.get("name"),
+            "site_id": doc.get("site_id"),
+            "entity_type": doc.get("entity_type"),
+            "dataset_type": doc.get("dataset_type"),
+            "state": doc.get("state"),
+            "capacity": doc.get("capacity"),
+            "owner_org": doc.get("owner_org"),
+            "title_string": doc.get("title_string") or doc.get("title"),
+            "metadata_created": _parse_iso(doc.get("metadata_created")),
+            "metadata_modified": _parse_iso(doc.get("metadata_modified")),
+            "permission_labels": _as_list(doc.get("permission_labels")),
+            "bbox_minx": bbox[0] if bbox else None,
+            "bbox_miny": bbox[1] if bbox else None,
+            "bbox_maxx": bbox[2] if bbox else None,
+            "bbox_maxy": bbox[3] if bbox else None,
+            "doc": json.dumps(doc, default=str),
+            "cfg": ts_config(),
+        }
+        for weight, text in text_weights(doc).items():
+            row[f"w{weight}"] = text
+        return row
+
+    def delete(self, id: Any = None, q: Optional[str] = None, commit: bool = True, **kwargs: Any) -> None:
+        compiler = Compiler(ts_config())
+        if q is not None:
+            condition = compiler.condition(p.parse(q))
+        elif id is not None:
+            ids = id if isinstance(id, (list, tuple)) else [id]
+            condition = f"index_id = ANY(CAST({compiler.out.bind(list(ids))} AS text[]))"
+        else:
+            raise SearchQueryError("delete attend id ou q")
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE {condition}"), compiler.out.params)
+
+    def commit(self, *args: Any, **kwargs: Any) -> None:
+        """Every write is already committed."""
+
+    def optimize(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to optimise: PostgreSQL's autovacuum keeps the indexes in shape."""
+
+    # ----------------------------------------------------------------- search
+
+    def search(self, q: Optional[str] = None, **params: Any) -> Results:
+        from ckanext.ecarto.search.query import run_search
+        unknown = set(params) - SUPPORTED_PARAMS
+        if unknown:
+            raise SearchQueryError(
+                "Paramètres de recherche non pris en charge : " + ", ".join(sorted(unknown)))
+        if str(params.get("q.op", "AND")).upper() != "AND":
+            raise SearchQueryError("Seul q.op=AND est pris en charge")
+        with self.engine.connect() as conn:
+            return run_search(conn, q, params)
