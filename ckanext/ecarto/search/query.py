@@ -70,7 +70,7 @@ def order_by(sort: Optional[str], has_rank: bool) -> str:
         elif name in _UNTRACKED:
             continue
         elif name == "title_string":
-            parts.append(f"lower(title_string) {direction}")
+            parts.append(f"unaccent(lower(title_string)) {direction}")
         elif name in COLUMN_FIELDS or name in DATE_COLUMNS:
             parts.append(f"{name} {direction}")
         else:

@@ -66,18 +66,35 @@ class Compiler:
         raise SearchQueryError(f"Requête non prise en charge : {node!r}")
 
     def free_text(self, text: str) -> str:
-        """Dismax `q` without field syntax: words in the weighted full text, CKAN's `mm`."""
-        words = p.free_text_words(text)
-        if not words:
-            return "TRUE"
-        parts = [self._tsv_match(word) for word in words]
-        for word in words:
+        """Dismax `q` without field syntax: words and "phrases" in the weighted full text with
+        CKAN's `mm`; `+word` is required, `-word` excluded."""
+        if re.search(r"[~^]", text):
+            raise SearchQueryError("Syntaxe de recherche non prise en charge : opérateur « ~ » ou « ^ » "
+                                   "(recherche floue ou pondération)")
+        optional, required, excluded = [], [], []
+        for phrase, word in re.findall(r'([+-]?"[^"]*")|(\S+)', text):
+            token = phrase or word
+            sign = token[0] if token[0] in "+-" and len(token) > 1 else ""
+            body = token[1:] if sign else token
+            if body.startswith('"'):
+                items = [body.strip('"')] if body.strip('"').strip() else []
+            else:
+                items = p.free_text_words(body)
+            target = {"+": required, "-": excluded}.get(sign, optional)
+            target.extend(items)
+        parts = [self._tsv_match(word) for word in optional]
+        for word in optional + required:
             self.out.rank_queries.append(self._tsquery(word))
-        needed = p.minimum_should_match(len(parts))
-        if needed >= len(parts):
-            return "(" + " AND ".join(parts) + ")"
-        summed = " + ".join(f"CAST(({part}) AS int)" for part in parts)
-        return f"(({summed}) >= {int(needed)})"
+        conditions = [self._tsv_match(word) for word in required]
+        conditions += [f"NOT {self._tsv_match(word)}" for word in excluded]
+        if parts:
+            needed = p.minimum_should_match(len(parts))
+            if needed >= len(parts):
+                conditions += parts
+            else:
+                summed = " + ".join(f"CAST(({part}) AS int)" for part in parts)
+                conditions.append(f"(({summed}) >= {int(needed)})")
+        return "(" + " AND ".join(conditions) + ")" if conditions else "TRUE"
 
     # -- terms
 
