@@ -193,6 +193,17 @@ cmd_test_databases() {
     say "bases de test prêtes"
 }
 
+# A scratch database for the benchmarks (bench/*.py), with every migration applied.
+cmd_bench_database() {
+    ensure_role ecarto_test ecarto_test
+    ensure_database ecarto_bench ecarto_test
+    local url="postgresql://ecarto_test:ecarto_test@$PG_HOST:$PG_PORT/ecarto_bench"
+    for step in "db init" "db upgrade -p activity" "db upgrade -p harvest" "db upgrade -p ecarto"; do
+        CKAN_SQLALCHEMY_URL="$url" "$VENV/bin/ckan" -c test.ini $step >/dev/null 2>&1
+    done
+    echo "$url"
+}
+
 # --------------------------------------------------------------------------- config
 cmd_config() {
     local db ds_w ds_r
@@ -273,6 +284,7 @@ case "${1:-}" in
     services) cmd_services ;;
     databases) cmd_databases ;;
     test-databases) cmd_test_databases ;;
+    bench-database) cmd_bench_database ;;
     config) cmd_config ;;
     init) cmd_init ;;
     sample) cmd_sample ;;

@@ -47,8 +47,7 @@ def readable_resources(conn: Connection, reader: access.Reader, key_kind: str) -
         SELECT r.resource_id, r.package_id, r.table_name, r.key_column, r.millesime, r.columns,
                p.name AS package_name, p.title AS package_title,
                res.name AS resource_name, res.url AS resource_url,
-               (SELECT value FROM package_extra e WHERE e.package_id = p.id AND e.key = 'axe'
-                AND e.state = 'active') AS axe,
+               p.extras ->> 'axe' AS axe,
                g.title AS organization_title
         FROM {REGISTRY} r
         JOIN package p ON p.id = r.package_id

@@ -55,7 +55,7 @@ def autocomplete() -> Response:
     reader = access.reader_for(_context()["user"])
     results = finder.search(model.Session.connection(), query, reader)
     return jsonify([{"uai": r["uai"], "nom": r["nom"], "commune": r["commune_nom"],
-                     "url": tk.url_for("ecarto_etablissement.read", uai=r["uai"])} for r in results.items])
+                     "url": tk.url_for("ecarto_etablissement.read", ident=r["uai"])} for r in results.items])
 
 
 def _split_format(ident: str) -> tuple[str, str]:
