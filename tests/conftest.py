@@ -1,8 +1,18 @@
 """Shared fixtures. CKAN's own pytest plugin (clean_db, with_plugins, app…) is loaded by the
-`--ckan-ini=test.ini` option; see ../shared/docs or the README for the pitfalls handled here."""
+`--ckan-ini=test.ini` option; see the README for the pitfalls handled here.
+
+Browser tests: the portal served by a real HTTP server on loopback, driven by headless
+Chromium (Debian's /usr/bin/chromium) through Playwright. Screenshots go to tests/screenshots/."""
 from __future__ import annotations
 
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
 import pytest
+from werkzeug.serving import make_server
 
 
 @pytest.fixture
@@ -15,3 +25,62 @@ def ecarto_db(clean_db, migrate_db_for, reset_index):
     for plugin in ("activity", "harvest", "ecarto"):
         migrate_db_for(plugin)
     reset_index()
+
+
+CHROMIUM = os.environ.get("ECARTO_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+
+
+def _require_chromium() -> None:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return
+    message = f"Chromium introuvable ({CHROMIUM}) : `make test` l'installe (paquet Debian chromium)."
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The CKAN WSGI application of the test session, served over HTTP in a thread."""
+    server = make_server("127.0.0.1", 0, app.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(live_server):
+    """A Playwright page in headless Chromium, French locale, 1280×900."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name) saves a full-page PNG under tests/screenshots/."""
+    def take(pg, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        return path
+    return take

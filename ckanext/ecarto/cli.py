@@ -9,3 +9,10 @@ __all__ = ["ecarto"]
 @click.group(short_help="Commandes du portail eCarto (chargement, moissonnage, index).")
 def ecarto() -> None:
     """Commandes du portail eCarto."""
+
+
+# Ingestion: `ckan ecarto load PATH --dataset NAME --axe AXE …`, `load-sample`, `ingest RESOURCE_ID`
+from ckanext.ecarto.ingest.commands import COMMANDS as _INGEST_COMMANDS  # noqa: E402
+
+for _command in _INGEST_COMMANDS:
+    ecarto.add_command(_command)

@@ -8,7 +8,9 @@ import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.ecarto import search, views
+from ckanext.ecarto import ingest, search, views
+from ckanext.ecarto.logic import action as ingest_action
+from ckanext.ecarto.logic import auth as ingest_auth
 from ckanext.ecarto.logic import etablissement as etablissement_logic
 
 
@@ -21,6 +23,8 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IBlueprint)
     p.implements(p.IActions)
     p.implements(p.IAuthFunctions)
+    p.implements(p.IResourceController, inherit=True)
+    p.implements(p.IPackageController, inherit=True)
 
     # IConfigurer
 
@@ -42,7 +46,24 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IActions / IAuthFunctions
 
     def get_actions(self) -> dict[str, Any]:
-        return etablissement_logic.get_actions()
+        return {**etablissement_logic.get_actions(), **ingest_action.get_actions()}
 
     def get_auth_functions(self) -> dict[str, Any]:
-        return etablissement_logic.get_auth_functions()
+        return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions()}
+
+    # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
+
+    def after_resource_create(self, context: Any, resource: dict[str, Any]) -> None:
+        ingest.on_resource_changed(context, resource)
+
+    def after_resource_update(self, context: Any, resource: dict[str, Any]) -> None:
+        ingest.on_resource_changed(context, resource)
+
+    def before_resource_delete(self, context: Any, resource: dict[str, Any],
+                               resources: list[dict[str, Any]]) -> None:
+        ingest.on_resource_deleted(context, resource)
+
+    # IPackageController: `ext_bbox` on the PostgreSQL search backend
+
+    def before_dataset_search(self, search_params: dict[str, Any]) -> dict[str, Any]:
+        return search.before_dataset_search(search_params)

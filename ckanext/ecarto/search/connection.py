@@ -22,7 +22,7 @@ from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.bbox import bbox_of
-from ckanext.ecarto.search.model import TABLE
+from ckanext.ecarto.search.model import PAYLOAD_FIELDS, TABLE
 from ckanext.ecarto.search.sql import Compiler
 
 log = logging.getLogger(__name__)
@@ -141,11 +141,12 @@ class PgSolrConnection:
         tsv = " || ".join(
             f"setweight(to_tsvector(CAST(:cfg AS regconfig), :w{w}), '{w}')" for w in "ABCD")
         sql = sa.text(f"""
-            INSERT INTO {TABLE} ({", ".join(cols)}, doc, tsv)
-            VALUES ({values}, CAST(:doc AS jsonb), {tsv})
+            INSERT INTO {TABLE} ({", ".join(cols)}, doc, data_dict, validated_data_dict, tsv)
+            VALUES ({values}, CAST(:doc AS jsonb), :data_dict, :validated_data_dict, {tsv})
             ON CONFLICT (index_id) DO UPDATE SET
             {", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "index_id")},
-            doc = EXCLUDED.doc, tsv = EXCLUDED.tsv""")
+            doc = EXCLUDED.doc, data_dict = EXCLUDED.data_dict,
+            validated_data_dict = EXCLUDED.validated_data_dict, tsv = EXCLUDED.tsv""")
         with self.engine.begin() as conn:
             conn.execute(sql, rows)
 
@@ -170,7 +171,9 @@ class PgSolrConnection:
             "bbox_miny": bbox[1] if bbox else None,
             "bbox_maxx": bbox[2] if bbox else None,
             "bbox_maxy": bbox[3] if bbox else None,
-            "doc": json.dumps(doc, default=str),
+            "doc": json.dumps({k: v for k, v in doc.items() if k not in PAYLOAD_FIELDS}, default=str),
+            "data_dict": doc.get("data_dict"),
+            "validated_data_dict": doc.get("validated_data_dict"),
             "cfg": ts_config(),
         }
         for weight, text in text_weights(doc).items():

@@ -15,6 +15,8 @@ TABLE = "ecarto_search_index"
 COLUMN_FIELDS = ("id", "name", "site_id", "entity_type", "dataset_type", "state", "capacity",
                  "owner_org", "title_string", "index_id")
 DATE_COLUMNS = ("metadata_created", "metadata_modified")
+# Serialised dataset dicts of the index document, stored beside `doc` (only read for results).
+PAYLOAD_FIELDS = ("data_dict", "validated_data_dict")
 
 index_table = meta.metadata.tables.get(TABLE)
 if index_table is None:
@@ -29,5 +31,7 @@ if index_table is None:
         sa.Column("bbox_minx", sa.Float), sa.Column("bbox_miny", sa.Float),
         sa.Column("bbox_maxx", sa.Float), sa.Column("bbox_maxy", sa.Float),
         sa.Column("doc", JSONB, nullable=False),
+        sa.Column("data_dict", sa.UnicodeText),
+        sa.Column("validated_data_dict", sa.UnicodeText),
         sa.Column("tsv", TSVECTOR, nullable=False),
     )

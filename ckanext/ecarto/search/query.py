@@ -13,7 +13,7 @@ from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.connection import WEIGHTS, Results, ts_config
-from ckanext.ecarto.search.model import COLUMN_FIELDS, DATE_COLUMNS, TABLE
+from ckanext.ecarto.search.model import COLUMN_FIELDS, DATE_COLUMNS, PAYLOAD_FIELDS, TABLE
 from ckanext.ecarto.search.sql import Compiler
 
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)
@@ -139,12 +139,15 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
     hits = conn.execute(sa.text(f"SELECT count(*) FROM {TABLE} WHERE {where}"), bound).scalar() or 0
     docs: list[dict[str, Any]] = []
     if rows and hits > start:
-        sql = (f"SELECT doc, {rank} AS score FROM {TABLE} WHERE {where} "
+        sql = (f"SELECT doc, data_dict, validated_data_dict, {rank} AS score FROM {TABLE} WHERE {where} "
                f"ORDER BY {order_by(params.get('sort'), bool(compiler.out.rank_queries))} "
                f"LIMIT :_rows OFFSET :_start")
         wanted = _fields(params.get("fl"))
         for row in conn.execute(sa.text(sql), {**bound, "_rows": rows, "_start": start}):
             doc = dict(row.doc)
+            for payload in PAYLOAD_FIELDS:
+                if getattr(row, payload) is not None:
+                    doc[payload] = getattr(row, payload)
             doc["score"] = float(row.score)
             docs.append(doc if wanted is None else {k: doc[k] for k in wanted if k in doc})
     else:

@@ -1,5 +1,7 @@
 """Search index of CKAN on PostgreSQL: CKAN's own index documents (jsonb) and a weighted
-French tsvector (unaccent + French stemming).
+French tsvector (unaccent + French stemming). The two serialised dataset dicts CKAN stores in
+each document (`data_dict`, `validated_data_dict`) are kept apart from `doc`, so filters and
+facets never read these large strings.
 
 Re-runnable after the test fixture `clean_db` (which drops tables, not text search
 configurations or extensions).
@@ -51,6 +53,8 @@ def upgrade():
             bbox_maxx double precision,
             bbox_maxy double precision,
             doc jsonb NOT NULL,
+            data_dict text,
+            validated_data_dict text,
             tsv tsvector NOT NULL
         )""")
     for name, definition in [

@@ -1,0 +1,231 @@
+"""Column names and types of an ingested table, decided on the whole column.
+
+Values are loaded as text and converted once the whole file has been seen, so a type is never
+guessed from the first rows only. Rules (on the non-missing values of a column):
+
+- a column whose name says it holds a code or an identifier (``Code_commune``, ``UAI``,
+  ``Siren EPCI``, ``Telephone``…) stays text, and so does any column with a leading zero
+  (``031``, ``09225``, ``0466253395``): codes keep their zeros;
+- ``integer`` when every value is a whole number, thousands separated or not by a space, a
+  non-breaking space or a narrow one (``1 406``, Arcep's Excel-formatted cells);
+- ``number`` when every value is a decimal number, point or comma (``111.1``, ``12,5``);
+- ``date`` when every value is an ISO date (``2024-11-26``) or a French one (``26/11/2024``);
+- ``boolean`` for true/false, vrai/faux, oui/non (``0``/``1`` flags stay integers);
+- ``string`` otherwise. A publisher's ``data_dictionary`` can ask for another type when the
+  values allow it.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+
+TYPES = ("string", "integer", "number", "boolean", "date")
+
+SQL_TYPES = {
+    "string": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+_SPACES = r"[ \u00a0\u202f]"
+_INT_SRC = rf"[+-]?(?:\d+|\d{{1,3}}(?:{_SPACES}\d{{3}})+)"
+_NUM_SRC = rf"[+-]?(?:(?:\d+|\d{{1,3}}(?:{_SPACES}\d{{3}})+)(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+_LEADING_ZERO_SRC = r"[+-]?0\d"
+_DATE_ISO_SRC = r"\d{4}-\d{2}-\d{2}"
+_DATE_FR_SRC = r"\d{2}/\d{2}/\d{4}"
+_SEP = "\x00"  # joins values for one regex scan per chunk (PostgreSQL text cannot hold NUL)
+_TRUE = frozenset({"true", "vrai", "oui"})
+_FALSE = frozenset({"false", "faux", "non"})
+_BOOLEANS = _TRUE | _FALSE
+
+# Words of a header that make a column a code or an identifier, hence text whatever its values.
+CODE_WORDS = frozenset({
+    "code", "codes", "cod", "uai", "rne", "siren", "siret", "insee", "codgeo", "depcom", "telephone",
+    "tel", "fax", "postal", "cp", "identifiant", "id", "numero", "num", "no", "epci", "zip", "iris",
+})
+
+MAX_NAME = 59  # PostgreSQL identifiers are limited to 63 bytes
+
+
+def normalise_header(header: str) -> str:
+    """`Code établissement` -> `code_etablissement`; `Nombre_d_eleves` -> `nombre_d_eleves`."""
+    text = unicodedata.normalize("NFKD", header or "").encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def sql_names(headers: Iterable[str]) -> list[str]:
+    """SQL column names for source headers: lower-case ASCII, `_` separators, unique, never
+    starting with `_` (reserved for `_key` and `_row`) nor a digit."""
+    names: list[str] = []
+    used: set[str] = {"_key", "_row"}
+    for i, header in enumerate(headers):
+        base = normalise_header(header)[:MAX_NAME] or f"colonne_{i + 1}"
+        if base[0].isdigit():
+            base = f"c_{base}"[:MAX_NAME]
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base[:MAX_NAME - len(str(n)) - 1]}_{n}"
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def is_code_header(header: str) -> bool:
+    words = set(normalise_header(header).split("_"))
+    return bool(words & CODE_WORDS)
+
+
+@dataclass
+class ColumnProfile:
+    """What the values of one column allow, accumulated chunk after chunk."""
+
+    source: str
+    name: str
+    values: int = 0
+    integer: bool = True
+    number: bool = True
+    date_iso: bool = True
+    date_fr: bool = True
+    boolean: bool = True
+    leading_zero: bool = False
+    long_integer: bool = False
+    examples: list[str] = field(default_factory=list)
+
+    def update(self, series: pd.Series) -> None:
+        values = [v for v in series.tolist() if v is not None]
+        if not values:
+            return
+        self.values += len(values)
+        if len(self.examples) < 3:
+            self.examples.extend(values[:3 - len(self.examples)])
+        if self.integer or self.number:
+            if _any_match(values, _LEADING_ZERO_SRC):
+                self.leading_zero = True
+        if self.integer:
+            self.integer = _all_match(values, _INT_SRC)
+            if self.integer and max(map(len, values)) > 18:
+                self.long_integer = True
+        if self.number and not self.integer:
+            self.number = _all_match(values, _NUM_SRC)
+        if self.date_iso:
+            self.date_iso = _all_match(values, _DATE_ISO_SRC) and _real_dates(values, "%Y-%m-%d")
+        if self.date_fr:
+            self.date_fr = _all_match(values, _DATE_FR_SRC) and _real_dates(values, "%d/%m/%Y")
+        if self.boolean:
+            self.boolean = all(v.lower() in _BOOLEANS for v in values[:50]) and all(
+                v.lower() in _BOOLEANS for v in values)
+
+    def allowed(self) -> set[str]:
+        """Types every value of the column can be converted to."""
+        allowed = {"string"}
+        if not self.values:
+            return allowed
+        if self.integer and not self.long_integer:
+            allowed |= {"integer", "number"}
+        elif self.number and not self.integer:
+            allowed.add("number")
+        if self.date_iso or self.date_fr:
+            allowed.add("date")
+        if self.boolean:
+            allowed.add("boolean")
+        return allowed
+
+    def inferred(self, *, key: bool = False) -> str:
+        if key or not self.values or is_code_header(self.source):
+            return "string"
+        if self.boolean:
+            return "boolean"
+        if self.leading_zero and (self.integer or self.number):
+            return "string"
+        allowed = self.allowed()
+        for kind in ("integer", "number", "date"):
+            if kind in allowed:
+                return kind
+        return "string"
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_value_miss(src: str) -> re.Pattern[str]:
+    """Finds a value (between separators) that is NOT entirely `src`."""
+    return re.compile(rf"(?:^|{_SEP})(?!(?:{src})(?:{_SEP}|$))")
+
+
+@functools.lru_cache(maxsize=32)
+def _value_start(src: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:^|{_SEP})(?:{src})")
+
+
+def _all_match(values: list[str], src: str) -> bool:
+    """Every value matches `src` entirely: one C-level regex scan over the joined values,
+    after a cheap look at the first ones (text columns fail there)."""
+    miss = _whole_value_miss(src)
+    if miss.search(_SEP.join(values[:20])):
+        return False
+    return miss.search(_SEP.join(values)) is None
+
+
+def _any_match(values: list[str], src: str) -> bool:
+    return _value_start(src).search(_SEP.join(values)) is not None
+
+
+def _real_dates(values: list[str], fmt: str) -> bool:
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), format=fmt, errors="coerce")
+    return bool(parsed.notna().all())
+
+
+def cast_sql(column: str, kind: str, profile: ColumnProfile) -> str:
+    """SQL expression turning the text column into `kind` (values already checked)."""
+    col = f'"{column}"'
+    squeeze = f"translate({col}, ' ' || chr(160) || chr(8239), '')"
+    if kind == "integer":
+        return f"CAST({squeeze} AS bigint)"
+    if kind == "number":
+        return f"CAST(replace({squeeze}, ',', '.') AS double precision)"
+    if kind == "date":
+        fmt = "YYYY-MM-DD" if profile.date_iso else "DD/MM/YYYY"
+        return f"to_date({col}, '{fmt}')"
+    if kind == "boolean":
+        return (f"CASE WHEN lower({col}) IN ('true', 'vrai', 'oui') THEN true "
+                f"WHEN lower({col}) IN ('false', 'faux', 'non') THEN false END")
+    return col
+
+
+def dictionary_entries(data_dictionary: Any) -> dict[str, dict[str, Any]]:
+    """The publisher's data dictionary (list of {column, label, type, unit, indicator}, or its
+    JSON text), by source column and by normalised column name."""
+    import json
+
+    if isinstance(data_dictionary, str):
+        try:
+            data_dictionary = json.loads(data_dictionary) if data_dictionary.strip() else []
+        except ValueError:
+            return {}
+    entries: dict[str, dict[str, Any]] = {}
+    for entry in data_dictionary or []:
+        if isinstance(entry, dict) and entry.get("column"):
+            entries[str(entry["column"])] = entry
+            entries.setdefault(normalise_header(str(entry["column"])), entry)
+    return entries
+
+
+def column_type(profile: ColumnProfile, entry: Optional[dict[str, Any]], *, key: bool) -> tuple[str, Optional[str]]:
+    """(type, warning): the declared type when the values allow it, otherwise the inferred one."""
+    inferred = profile.inferred(key=key)
+    declared = (entry or {}).get("type")
+    if key or not declared or declared == inferred:
+        return inferred, None
+    if declared not in TYPES:
+        return inferred, f"type « {declared} » inconnu pour la colonne « {profile.source} »"
+    if declared in profile.allowed():
+        return declared, None
+    return inferred, (f"la colonne « {profile.source} » est déclarée {declared} mais contient "
+                      f"d'autres valeurs (par exemple « {profile.examples[0] if profile.examples else ''} ») : "
+                      f"chargée en {inferred}")

@@ -1,0 +1,164 @@
+"""Click commands of the ingestion (registered on the `ckan ecarto` group in ``cli.py``):
+`load`, `load-sample` and `ingest`."""
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from typing import Any, Iterator, Optional
+
+import click
+
+from ckanext.ecarto.ingest.loader import IngestReport
+
+AXES = ("etablissements", "connectivite", "equipement", "services_ressources", "experimentations")
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, size: int) -> Iterator[Any]:
+    """A click progress bar over the file's bytes; yields the loader's progress callback."""
+    with click.progressbar(length=max(size, 1), label=label[:60], show_percent=True,
+                           show_eta=False, file=sys.stderr) as bar:
+        state = {"done": 0}
+
+        def update(done: int, total: int, rows: int) -> None:
+            delta = max(0, min(done, total) - state["done"])
+            if delta:
+                bar.update(delta)
+                state["done"] += delta
+        yield update
+
+
+@contextlib.contextmanager
+def _request_context() -> Iterator[None]:
+    """Actions behave as in a request (CKAN's own commands do the same)."""
+    app = click.get_current_context().meta.get("flask_app")
+    if app is None:
+        yield
+        return
+    with app.test_request_context():
+        yield
+
+
+def _report_line(report: Optional[IngestReport]) -> str:
+    if report is None:
+        return "non chargée"
+    if report.status == "skipped":
+        return report.message
+    if report.status == "error":
+        return f"ÉCHEC : {report.message}"
+    if report.unchanged:
+        return f"{_n(report.n_rows)} lignes en base, {_n(report.n_rejected)} rejetées (fichier inchangé)"
+    return f"{_n(report.n_rows)} lignes chargées, {_n(report.n_rejected)} rejetées ({report.seconds:.1f} s)"
+
+
+def _print_rejects(report: Optional[IngestReport], limit: int = 5) -> None:
+    if report is None or not report.rejects:
+        return
+    for reject in report.rejects[:limit]:
+        row = f"ligne {reject['row']}" if reject.get("row") is not None else "ligne ?"
+        click.echo(f"    rejet {row} : {reject['reason']}")
+    if report.n_rejected > limit:
+        click.echo(f"    … et {_n(report.n_rejected - limit)} autres (voir ecarto_ingest_status).")
+
+
+@click.command("load", short_help="Publie un fichier CSV/JSON/XLSX comme ressource et le charge en base.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dataset", required=True, help="Nom (URL) du jeu de données, créé s'il n'existe pas.")
+@click.option("--axe", required=True, type=click.Choice(AXES), help="Axe eCarto du jeu de données.")
+@click.option("--organization", help="Organisation productrice (créée si elle n'existe pas).")
+@click.option("--millesime", help="Millésime : année (2024) ou année scolaire (2023-2024).")
+@click.option("--title", help="Titre du jeu de données (à la création ou pour le modifier).")
+@click.option("--resource-name", help="Nom de la ressource (par défaut : nom du fichier).")
+@click.option("--format", "resource_format", help="Format de la ressource (par défaut : d'après l'extension).")
+@click.option("--uai-column", help="Colonne UAI (détectée automatiquement sinon).")
+@click.option("--commune-column", help="Colonne code commune INSEE (détectée automatiquement sinon).")
+@click.option("--private/--public", default=None, help="Visibilité du jeu de données.")
+@click.option("--force", is_flag=True, help="Recharger même si le fichier est inchangé.")
+def load(path: str, dataset: str, axe: str, organization: Optional[str], millesime: Optional[str],
+         title: Optional[str], resource_name: Optional[str], resource_format: Optional[str],
+         uai_column: Optional[str], commune_column: Optional[str], private: Optional[bool],
+         force: bool) -> None:
+    """Publie PATH comme ressource du jeu de données --dataset et la charge en base (clé UAI ou
+    code commune), en affichant les lignes chargées et rejetées."""
+    import os
+
+    from ckanext.ecarto.ingest import publish
+
+    started = time.monotonic()
+    try:
+        with _request_context(), _progress_bar(os.path.basename(path), os.path.getsize(path)) as progress:
+            outcome = publish.load(
+                path, dataset=dataset, axe=axe, organization=organization, millesime=millesime,
+                title=title, resource_name=resource_name, resource_format=resource_format,
+                uai_column=uai_column, commune_column=commune_column, private=private, force=force,
+                progress=progress)
+    except publish.PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = outcome.report
+    click.echo(f"Jeu de données {outcome.dataset} : {outcome.dataset_action}")
+    click.echo(f"Ressource « {outcome.resource_name} » ({outcome.resource_id}) : {outcome.resource_action}")
+    click.echo(f"  {_report_line(report)}")
+    if report is not None and report.key_column:
+        click.echo(f"  clé {report.key_kind} : colonne « {report.key_column} », table {report.table_name}")
+    _print_rejects(report)
+    click.echo(f"Terminé en {time.monotonic() - started:.1f} s.")
+    if report is not None and report.status == "error":
+        sys.exit(1)
+
+
+@click.command("load-sample", short_help="Charge les données réelles d'exemple (data/sample).")
+@click.option("--dir", "folder", type=click.Path(exists=True, file_okay=False),
+              help="Dossier du manifeste (par défaut : ckanext.ecarto.sample_data_dir ou data/sample).")
+@click.option("--force", is_flag=True, help="Recharger même les fichiers inchangés.")
+def load_sample(folder: Optional[str], force: bool) -> None:
+    """Crée les organisations et jeux de données du manifeste, publie chaque fichier et le charge
+    en base. Idempotent : un fichier inchangé n'est ni republié ni rechargé."""
+    from pathlib import Path
+
+    from ckanext.ecarto.ingest import publish
+
+    started = time.monotonic()
+    try:
+        with _request_context():
+            outcomes = publish.load_sample(Path(folder) if folder else None, force=force, echo=click.echo,
+                                           progress_for=_progress_bar)
+    except publish.PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("")
+    click.echo("Ressources :")
+    loaded = rejected = failed = 0
+    for outcome in outcomes:
+        click.echo(f"  {outcome.dataset} / {outcome.resource_name} : {outcome.resource_action} — "
+                   f"{_report_line(outcome.report)}")
+        if outcome.report is not None and outcome.report.status == "ok":
+            loaded += outcome.report.n_rows
+            rejected += outcome.report.n_rejected
+        elif outcome.report is not None and outcome.report.status == "error":
+            failed += 1
+    click.echo(f"Total : {len(outcomes)} ressources, {_n(loaded)} lignes en base, {_n(rejected)} rejetées"
+               f"{f', {failed} en échec' if failed else ''} — {time.monotonic() - started:.1f} s.")
+    if failed:
+        sys.exit(1)
+
+
+@click.command("ingest", short_help="(Re)charge en base une ressource existante.")
+@click.argument("resource_id")
+@click.option("--force", is_flag=True, help="Recharger même si le fichier est inchangé.")
+def ingest_command(resource_id: str, force: bool) -> None:
+    """Charge en base le fichier de la ressource RESOURCE_ID (déposé ou lien)."""
+    from ckanext.ecarto import ingest
+
+    with _request_context():
+        report = ingest.ingest_resource(resource_id, force=force)
+    click.echo(_report_line(report))
+    _print_rejects(report)
+    if report.status == "error":
+        sys.exit(1)
+
+
+COMMANDS = (load, load_sample, ingest_command)

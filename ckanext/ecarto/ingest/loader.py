@@ -1,0 +1,515 @@
+"""Load a tabular file into PostgreSQL, keyed and indexed on its UAI or commune column.
+
+One path for every source (upload, harvest, CLI):
+
+1. the file is read in chunks (``reader``), each value as text;
+2. each chunk's key is normalised and checked; rows with an invalid key go to the resource's
+   reject report (row number, value, French reason), never silently dropped;
+3. the other rows are streamed with ``COPY`` into a new table (``<table>__new``), all text;
+4. once the whole file has been seen, the column types are decided (``coltypes``) and applied in
+   one ``ALTER TABLE``; the key gets its index;
+5. in the same transaction the previous table is dropped, the new one renamed and the registry
+   row written. Anything failing before the commit rolls everything back: the previous version
+   stays queryable and the registry keeps describing it, with the failure in ``message``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+
+from ckanext.ecarto.ingest import coltypes, keys
+from ckanext.ecarto.ingest.model import REGISTRY, registry_table
+from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
+
+log = logging.getLogger(__name__)
+
+# Bump when the loader's output changes, so that unchanged files are loaded again once.
+LOADER_VERSION = "1"
+MAX_STORED_REJECTS = 10_000
+# Above this share of invalid keys the column is certainly not the key: refuse the version.
+MAX_REJECT_SHARE = 0.5
+
+Progress = Callable[[int, int, int], None]  # (bytes read, bytes total, rows read)
+
+
+@dataclass
+class IngestReport:
+    """What happened to one resource (also the shape returned by the actions)."""
+
+    resource_id: str
+    package_id: str
+    status: str = "ok"            # ok | error | skipped (no key column, nothing loaded)
+    unchanged: bool = False       # same file and settings as the table in place: nothing done
+    table_name: Optional[str] = None
+    key_kind: Optional[str] = None
+    key_column: Optional[str] = None
+    millesime: Optional[str] = None
+    n_rows: int = 0
+    n_rejected: int = 0
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    file_format: Optional[str] = None
+    encoding: Optional[str] = None
+    separator: Optional[str] = None
+    header_line: Optional[int] = None
+    sha256: Optional[str] = None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    directory_rows: Optional[int] = None
+    directory_seconds: float = 0.0  # part of `seconds` spent rebuilding the establishment directory
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class IngestError(Exception):
+    """A version refused for a reason the publisher can fix (French message)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def schema_name() -> str:
+    try:
+        import ckan.plugins.toolkit as tk
+        name = tk.config.get("ckanext.ecarto.ingest_schema") or "ecarto_data"
+    except Exception:  # outside a CKAN app (scripts)
+        name = "ecarto_data"
+    if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+        raise ValueError(f"ckanext.ecarto.ingest_schema invalide : {name!r}")
+    return name
+
+
+def chunk_rows_setting() -> int:
+    try:
+        import ckan.plugins.toolkit as tk
+        return int(tk.config.get("ckanext.ecarto.ingest_chunk_rows") or 50_000)
+    except Exception:
+        return 50_000
+
+
+def table_basename(resource_id: str) -> str:
+    """`r_` + the resource id (a UUID) with underscores; other ids are hashed."""
+    rid = resource_id.lower()
+    if re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", rid):
+        return "r_" + rid.replace("-", "_")
+    return "r_" + hashlib.sha1(resource_id.encode()).hexdigest()[:32]
+
+
+def qualified(schema: str, name: str) -> str:
+    return f'"{schema}"."{name}"'
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def options_hash(**options: Any) -> str:
+    payload = json.dumps({"loader": LOADER_VERSION, **options}, sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def _engine(engine: Optional[Engine]) -> Engine:
+    if engine is not None:
+        return engine
+    from ckan.model import meta
+    return meta.engine
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def previous_row(conn: Connection, resource_id: str) -> Optional[dict[str, Any]]:
+    row = conn.execute(sa.select(registry_table).where(registry_table.c.resource_id == resource_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def table_exists(conn: Connection, qualified_name: Optional[str]) -> bool:
+    if not qualified_name:
+        return False
+    return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": qualified_name}).scalar()
+
+
+def _lock(conn: Connection, resource_id: str) -> None:
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ecarto_ingest:{resource_id}"})
+
+
+# --------------------------------------------------------------------------- loading
+
+class _Load:
+    """State of one load: profiles, rejects, counters."""
+
+    def __init__(self, table: Table, key: keys.KeySpec):
+        self.table = table
+        self.key = key
+        self.sources = table.columns
+        self.names = coltypes.sql_names(self.sources)
+        self.by_source = dict(zip(self.sources, self.names))
+        self.profiles = {s: coltypes.ColumnProfile(s, n) for s, n in self.by_source.items()}
+        self.rejects: list[dict[str, Any]] = []
+        self.n_rejected = 0
+        self.n_rows = 0
+        self.n_seen = 0
+        if key.kind == keys.UAI:
+            self.normalise, self.valid, self.reason = keys.normalise_uai, keys.valid_uai, keys.uai_reason
+        else:
+            self.normalise, self.valid, self.reason = keys.normalise_commune, keys.valid_commune, keys.commune_reason
+
+    def reject(self, row: Optional[int], value: Optional[str], reason: str) -> None:
+        self.n_rejected += 1
+        if len(self.rejects) < MAX_STORED_REJECTS:
+            self.rejects.append({"row": row, "value": value, "reason": reason})
+
+    def prepare(self, chunk: Chunk) -> Optional[pd.DataFrame]:
+        """The rows of a chunk to COPY (``_key``, ``_row``, columns), invalid keys rejected."""
+        for bad in chunk.bad_lines:
+            self.reject(None if bad.line is None else bad.line - self.table.format.header_line,
+                        None, bad.reason)
+        frame = chunk.frame
+        if frame.empty:
+            return None
+        self.n_seen += len(frame)
+        raw = frame[self.key.column]
+        normalised = self.normalise(raw)
+        valid = self.valid(normalised)
+        rows = np.asarray(chunk.rows, dtype=np.int64)
+        if not valid.all():
+            for i in np.flatnonzero(~valid):
+                value = raw.iat[i]
+                self.reject(int(rows[i]), value, self.reason(normalised.iat[i]))
+            frame = frame.loc[valid]
+            normalised = normalised.loc[valid]
+            rows = rows[valid]
+        if frame.empty:
+            return None
+        for source in self.sources:
+            self.profiles[source].update(frame[source])
+        data: dict[str, Any] = {"_key": normalised.to_numpy(dtype=object), "_row": rows}
+        for source, name in self.by_source.items():
+            data[name] = frame[source].to_numpy(dtype=object)
+        out = pd.DataFrame(data)
+        self.n_rows += len(out)
+        return out
+
+
+def _copy(conn: Connection, target: str, frame: pd.DataFrame) -> None:
+    buffer = io.StringIO()
+    # CRLF terminator: the csv writer then quotes values holding a bare CR or LF.
+    frame.to_csv(buffer, header=False, index=False, lineterminator="\r\n")
+    buffer.seek(0)
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    finally:
+        cursor.close()
+
+
+def _columns_meta(load: _Load, dictionary: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    columns: list[dict[str, Any]] = [
+        {"name": "_key", "source": load.key.column, "label": "UAI" if load.key.kind == keys.UAI else "Code commune",
+         "type": "string", "unit": None, "indicator": None},
+    ]
+    warnings: list[str] = []
+    for source, name in load.by_source.items():
+        entry = dictionary.get(source) or dictionary.get(coltypes.normalise_header(source))
+        kind, warning = coltypes.column_type(load.profiles[source], entry, key=source == load.key.column)
+        if warning:
+            warnings.append(warning)
+        columns.append({
+            "name": name, "source": source, "label": (entry or {}).get("label") or source,
+            "type": kind, "unit": (entry or {}).get("unit"), "indicator": (entry or {}).get("indicator"),
+        })
+    return columns, warnings
+
+
+def _apply_types(conn: Connection, target: str, load: _Load, columns: list[dict[str, Any]]) -> None:
+    clauses = []
+    for col in columns:
+        if col["name"] == "_key" or col["type"] == "string":
+            continue
+        expr = coltypes.cast_sql(col["name"], col["type"], load.profiles[col["source"]])
+        clauses.append(f'ALTER COLUMN "{col["name"]}" TYPE {coltypes.SQL_TYPES[col["type"]]} USING {expr}')
+    if clauses:
+        conn.execute(sa.text(f"ALTER TABLE {target} " + ", ".join(clauses)))
+
+
+def _rebuild_directory(conn: Connection, report: IngestReport) -> None:
+    """Derived establishment directory (pages' module), in a savepoint: a failure there is
+    reported but does not cost the load."""
+    try:
+        from ckanext.ecarto.etablissements import directory
+    except ImportError:  # pragma: no cover
+        return
+    started = time.monotonic()
+    try:
+        _rebuild_directory_inner(conn, report, directory)
+    finally:
+        report.directory_seconds = time.monotonic() - started
+
+
+def _rebuild_directory_inner(conn: Connection, report: IngestReport, directory: Any) -> None:
+    if report.key_kind != keys.UAI:
+        savepoint = conn.begin_nested()
+        try:
+            directory.remove_resource(conn, report.resource_id)
+            savepoint.commit()
+        except Exception:
+            savepoint.rollback()
+        return
+    savepoint = conn.begin_nested()
+    try:
+        report.directory_rows = directory.rebuild_for_resource(
+            conn, resource_id=report.resource_id, package_id=report.package_id,
+            data_table=report.table_name, columns=report.columns, millesime=report.millesime)
+        savepoint.commit()
+    except Exception as exc:  # noqa: BLE001 - reported, load kept
+        savepoint.rollback()
+        log.exception("Annuaire non reconstruit pour %s", report.resource_id)
+        report.warnings.append(f"annuaire des établissements non mis à jour : {exc}")
+
+
+def _write_registry(conn: Connection, values: dict[str, Any]) -> None:
+    stmt = pg_insert(registry_table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[registry_table.c.resource_id],
+        set_={k: stmt.excluded[k] for k in values if k != "resource_id"},
+    )
+    conn.execute(stmt)
+
+
+def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dict[str, Any]]) -> None:
+    """Keep the previous version in place and say why the new one was refused."""
+    now = dt.datetime.utcnow()
+    with engine.begin() as conn:
+        _lock(conn, report.resource_id)
+        current = previous_row(conn, report.resource_id)
+        if current and current["status"] == "ok" and table_exists(conn, current["table_name"]):
+            loaded = current["loaded_at"].strftime("%d/%m/%Y %H:%M") if current["loaded_at"] else "?"
+            message = (f"Échec du chargement de la nouvelle version ({now:%d/%m/%Y %H:%M} UTC) : "
+                       f"{report.message} La version chargée le {loaded} reste en place.")
+            conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
+                         .values(message=message))
+            report.message = message
+            return
+        _write_registry(conn, {
+            "resource_id": report.resource_id, "package_id": report.package_id, "table_name": None,
+            "key_kind": report.key_kind, "key_column": report.key_column, "millesime": report.millesime,
+            "columns": [], "n_rows": 0, "n_rejected": report.n_rejected, "rejects": report.rejects,
+            "encoding": report.encoding, "separator": report.separator, "header_line": report.header_line,
+            "sha256": report.sha256, "status": "error", "message": report.message, "loaded_at": now,
+            "file_format": report.file_format, "options_hash": None,
+        })
+
+
+def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Optional[str] = None,
+                commune_column: Optional[str] = None, millesime: Optional[str] = None,
+                data_dictionary: Any = None, force: bool = False, progress: Optional[Progress] = None,
+                engine: Optional[Engine] = None, chunk_rows: Optional[int] = None) -> IngestReport:
+    """Load `path` as the table of `resource_id` (see the module docstring). Never raises for
+    bad input: the report says what happened (``status``, ``message``, ``rejects``)."""
+    started = time.monotonic()
+    engine = _engine(engine)
+    schema = schema_name()
+    report = IngestReport(resource_id=resource_id, package_id=package_id, millesime=millesime or None)
+    report.sha256 = file_sha256(path)
+    options = options_hash(uai_column=uai_column or None, commune_column=commune_column or None,
+                           millesime=millesime or None, data_dictionary=data_dictionary or None)
+    with engine.connect() as conn:
+        previous = previous_row(conn, resource_id)
+        in_place = bool(previous and previous["status"] == "ok" and table_exists(conn, previous["table_name"]))
+    if (not force and in_place and previous["sha256"] == report.sha256
+            and previous["options_hash"] == options):
+        return _unchanged(report, previous, started)
+
+    final_name = table_basename(resource_id)
+    target = qualified(schema, final_name)
+    staging_name = f"{final_name}__new"
+    staging = qualified(schema, staging_name)
+    load: Optional[_Load] = None
+    try:
+        table = read_table(path, chunk_rows=chunk_rows or chunk_rows_setting())
+        fmt = table.format
+        report.file_format, report.encoding, report.separator, report.header_line = (
+            fmt.kind, fmt.encoding, fmt.separator, fmt.header_line)
+        chunks = table.chunks()
+        first = next(chunks, None)
+        # the key column is recognised on the first rows (enough for headers and value shapes)
+        sample = first.frame.head(2000) if first is not None else pd.DataFrame(columns=table.columns)
+        key = keys.detect(table.columns, sample, uai_column=uai_column, commune_column=commune_column)
+        if key is None:
+            if in_place:
+                raise IngestError(
+                    "aucune colonne UAI ni code commune n'a été trouvée dans ce fichier (colonnes : "
+                    f"{keys.headers_hint(table.columns)}…). Précisez uai_column ou commune_column.")
+            report.status = "skipped"
+            report.message = ("Aucune colonne UAI ni code commune : la ressource est publiée mais "
+                              "n'est pas chargée en base (précisez uai_column ou commune_column "
+                              "si le fichier en contient une).")
+            report.seconds = time.monotonic() - started
+            return report
+        report.key_kind, report.key_column = key.kind, key.column
+        load = _Load(table, key)
+
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        with engine.connect() as conn:
+            with conn.begin():
+                _lock(conn, resource_id)
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
+                column_defs = ", ".join(f'"{n}" text' for n in load.names)
+                conn.execute(sa.text(
+                    f"CREATE TABLE {staging} (_key text NOT NULL, _row integer NOT NULL"
+                    f"{', ' if column_defs else ''}{column_defs})"))
+                chunk = first
+                while chunk is not None:
+                    rows = load.prepare(chunk)
+                    if rows is not None:
+                        _copy(conn, staging, rows)
+                    if progress:
+                        progress(table.bytes_read, table.size, load.n_seen)
+                    chunk = next(chunks, None)
+                if progress:
+                    progress(table.size, table.size, load.n_seen)
+                _check_rejects(load)
+                dictionary = coltypes.dictionary_entries(data_dictionary)
+                columns, warnings = _columns_meta(load, dictionary)
+                report.warnings.extend(warnings)
+                _apply_types(conn, staging, load, columns)
+                conn.execute(sa.text(f'CREATE INDEX "{staging_name}__key" ON {staging} (_key)'))
+                conn.execute(sa.text(f"ANALYZE {staging} (_key)"))  # the pages query by key
+                # the swap: the only moment readers of the previous table wait
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {target}"))
+                conn.execute(sa.text(f'ALTER TABLE {staging} RENAME TO "{final_name}"'))
+                conn.execute(sa.text(f'ALTER INDEX "{schema}"."{staging_name}__key" RENAME TO "{final_name}__key"'))
+                report.table_name = target
+                report.columns = columns
+                report.n_rows, report.n_rejected, report.rejects = load.n_rows, load.n_rejected, load.rejects
+                _rebuild_directory(conn, report)
+                report.message = _summary(report)
+                _write_registry(conn, {
+                    "resource_id": resource_id, "package_id": package_id, "table_name": target,
+                    "key_kind": key.kind, "key_column": key.column, "millesime": report.millesime,
+                    "columns": columns, "n_rows": load.n_rows, "n_rejected": load.n_rejected,
+                    "rejects": load.rejects, "encoding": fmt.encoding, "separator": fmt.separator,
+                    "header_line": fmt.header_line, "sha256": report.sha256, "status": "ok",
+                    "message": report.message, "loaded_at": dt.datetime.utcnow(),
+                    "file_format": fmt.kind, "options_hash": options,
+                })
+    except (ReadError, keys.KeyError_, IngestError) as exc:
+        report.status, report.message = "error", _sentence(str(exc))
+    except (sa.exc.DBAPIError, psycopg2.Error) as exc:
+        log.exception("Chargement de %s : erreur PostgreSQL", resource_id)
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        report.status, report.message = "error", f"Erreur PostgreSQL pendant le chargement : {detail}."
+    except Exception as exc:  # noqa: BLE001 - a load never takes the portal down
+        log.exception("Chargement de %s : erreur inattendue", resource_id)
+        report.status, report.message = "error", f"Erreur inattendue pendant le chargement : {exc}."
+    if report.status == "error":
+        report.table_name = None
+        report.columns = []
+        if load is not None:  # what was found before the failure helps the publisher fix the file
+            report.n_rows, report.n_rejected, report.rejects = 0, load.n_rejected, load.rejects
+        _record_failure(engine, report, previous)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def _check_rejects(load: _Load) -> None:
+    label = "UAI" if load.key.kind == keys.UAI else "code commune"
+    if load.n_rows == 0:
+        raise IngestError(
+            f"aucune ligne n'a de {label} valide dans la colonne « {load.key.column} » "
+            f"({_fmt(load.n_rejected)} lignes rejetées ; par exemple : "
+            f"{load.rejects[0]['reason'] if load.rejects else 'fichier sans données'}). Rien n'a été chargé ni remplacé.")
+    total = load.n_rows + load.n_rejected
+    if total >= 20 and load.n_rejected / total > MAX_REJECT_SHARE:
+        raise IngestError(
+            f"{_fmt(load.n_rejected)} lignes sur {_fmt(total)} ont un {label} invalide dans la colonne "
+            f"« {load.key.column} » : est-ce la bonne colonne ? Rien n'a été chargé ni remplacé.")
+
+
+def _summary(report: IngestReport) -> str:
+    label = "UAI" if report.key_kind == keys.UAI else "code commune"
+    rejected = (f"{_fmt(report.n_rejected)} rejetée{'s' if report.n_rejected > 1 else ''}"
+                if report.n_rejected else "aucune rejetée")
+    text = (f"{_fmt(report.n_rows)} ligne{'s' if report.n_rows > 1 else ''} chargée"
+            f"{'s' if report.n_rows > 1 else ''}, {rejected} (clé {label} : colonne « {report.key_column} »).")
+    if report.n_rejected > MAX_STORED_REJECTS:
+        text += f" Seuls les {_fmt(MAX_STORED_REJECTS)} premiers rejets sont détaillés."
+    if report.warnings:
+        text += " Avertissements : " + " ; ".join(report.warnings) + "."
+    return text
+
+
+def _unchanged(report: IngestReport, previous: dict[str, Any], started: float) -> IngestReport:
+    report.unchanged = True
+    for name in ("table_name", "key_kind", "key_column", "millesime", "n_rows", "n_rejected", "rejects",
+                 "columns", "encoding", "separator", "header_line", "file_format", "message"):
+        setattr(report, name, previous.get(name))
+    report.status = "ok"
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def drop_table(resource_id: str, *, engine: Optional[Engine] = None) -> bool:
+    """Drop the table and registry row of a resource. True when something was removed."""
+    engine = _engine(engine)
+    schema = schema_name()
+    with engine.begin() as conn:
+        _lock(conn, resource_id)
+        row = previous_row(conn, resource_id)
+        target = (row or {}).get("table_name") or qualified(schema, table_basename(resource_id))
+        existed = table_exists(conn, target)
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {target}"))
+        conn.execute(registry_table.delete().where(registry_table.c.resource_id == resource_id))
+        try:
+            from ckanext.ecarto.etablissements import directory
+            savepoint = conn.begin_nested()
+            try:
+                directory.remove_resource(conn, resource_id)
+                savepoint.commit()
+            except Exception:
+                savepoint.rollback()
+        except ImportError:  # pragma: no cover
+            pass
+    return existed or row is not None
+
+
+def status(resource_id: str, *, engine: Optional[Engine] = None) -> Optional[dict[str, Any]]:
+    """The registry row of a resource (None when it was never ingested)."""
+    with _engine(engine).connect() as conn:
+        return previous_row(conn, resource_id)
+
+
+__all__ = ["IngestReport", "ingest_file", "drop_table", "status", "table_basename", "schema_name",
+           "REGISTRY"]

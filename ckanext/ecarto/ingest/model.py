@@ -1,0 +1,43 @@
+"""The ingestion registry: one row per ingested resource (what the pages read to find tables).
+
+Declared on CKAN's MetaData so that the test fixture ``clean_db`` empties it; created by the
+migration ``0002_ingest`` (``ckan db upgrade -p ecarto``).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ckan.model import meta
+
+REGISTRY = "ecarto_ingested_resource"
+
+
+def _columns() -> list[sa.Column]:
+    return [
+        sa.Column("resource_id", sa.UnicodeText, primary_key=True),
+        sa.Column("package_id", sa.UnicodeText, nullable=False),
+        sa.Column("table_name", sa.UnicodeText),
+        sa.Column("key_kind", sa.UnicodeText),
+        sa.Column("key_column", sa.UnicodeText),
+        sa.Column("millesime", sa.UnicodeText),
+        sa.Column("columns", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+        sa.Column("n_rows", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("n_rejected", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("rejects", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+        sa.Column("encoding", sa.UnicodeText),
+        sa.Column("separator", sa.UnicodeText),
+        sa.Column("header_line", sa.Integer),
+        sa.Column("sha256", sa.UnicodeText),
+        sa.Column("status", sa.UnicodeText, nullable=False),
+        sa.Column("message", sa.UnicodeText),
+        sa.Column("loaded_at", sa.DateTime),
+        # not read by the pages: how the file was read and with which resource settings
+        sa.Column("file_format", sa.UnicodeText),
+        sa.Column("options_hash", sa.UnicodeText),
+    ]
+
+
+registry_table = meta.metadata.tables.get(REGISTRY)
+if registry_table is None:
+    registry_table = sa.Table(REGISTRY, meta.metadata, *_columns())

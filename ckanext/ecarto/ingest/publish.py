@@ -1,0 +1,317 @@
+"""Publish local files as CKAN resources, then ingest them: what `ckan ecarto load` and
+`ckan ecarto load-sample` do.
+
+Everything goes through CKAN's actions (organization_create, package_create/package_patch,
+resource_create/resource_update with an upload), so the search index, the activity stream and
+the permission checks stay right; ingestion then runs on the stored file, like for any upload.
+
+Idempotent: a dataset whose metadata is unchanged is not touched, a resource whose file has
+the same SHA-256 (kept in the resource's ``hash``) is neither uploaded again nor reloaded.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+from ckanext.ecarto import ingest
+from ckanext.ecarto.ingest.loader import IngestReport, Progress
+
+# Dataset keys CKAN itself knows (the others must be fields of the scheming schema).
+CORE_DATASET_KEYS = frozenset({"name", "title", "notes", "owner_org", "private", "license_id", "url",
+                               "author", "author_email", "maintainer", "maintainer_email", "version",
+                               "tag_string", "type"})
+RESOURCE_KEYS = ("name", "description", "format", "uai_column", "commune_column", "millesime",
+                 "data_dictionary")
+FORMATS_BY_EXTENSION = {".csv": "CSV", ".tsv": "TSV", ".txt": "CSV", ".json": "JSON",
+                        ".jsonl": "JSON", ".xlsx": "XLSX"}
+
+
+class PublishError(Exception):
+    """Something the person running the command must fix (French message)."""
+
+
+@dataclass
+class Published:
+    dataset: str
+    dataset_action: str          # créé | mis à jour | inchangé
+    resource_id: str
+    resource_name: str
+    resource_action: str         # créée | remplacée | inchangée
+    report: Optional[IngestReport]
+
+
+def _tk() -> Any:
+    import ckan.plugins.toolkit as tk
+    return tk
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    tk = _tk()
+    user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+    return {"user": user, "ignore_auth": True, **extra}
+
+
+def _call(action: str, data: dict[str, Any], **context: Any) -> Any:
+    tk = _tk()
+    try:
+        return tk.get_action(action)(_context(**context), data)
+    except tk.ValidationError as exc:
+        raise PublishError(f"{action} refusé : {exc.error_summary or exc.error_dict}") from exc
+
+
+def _show(action: str, ident: str) -> Optional[dict[str, Any]]:
+    tk = _tk()
+    try:
+        return tk.get_action(action)(_context(), {"id": ident})
+    except tk.ObjectNotFound:
+        return None
+
+
+# --------------------------------------------------------------------------- organizations
+
+def ensure_organization(name: str, title: Optional[str] = None,
+                        description: Optional[str] = None) -> tuple[dict[str, Any], str]:
+    """The organization `name`, created (or its title/description updated) when needed."""
+    current = _show("organization_show", name)
+    wanted = {k: v for k, v in (("title", title), ("description", description)) if v}
+    if current is None:
+        org = _call("organization_create", {"name": name, "title": title or name,
+                                            "description": description or ""})
+        return org, "créée"
+    changed = {k: v for k, v in wanted.items() if (current.get(k) or "") != v}
+    if changed:
+        return _call("organization_patch", {"id": current["id"], **changed}), "mise à jour"
+    return current, "inchangée"
+
+
+# --------------------------------------------------------------------------- datasets
+
+def _schema_fields() -> Optional[set[str]]:
+    try:
+        from ckanext.scheming.helpers import scheming_get_dataset_schema
+    except ImportError:  # pragma: no cover - scheming is in the stack
+        return None
+    schema = scheming_get_dataset_schema("dataset")
+    if not schema:
+        return None
+    return {f["field_name"] for f in schema.get("dataset_fields", [])}
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    return [str(t).strip() for t in value or [] if str(t).strip()]
+
+
+def dataset_payload(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The keys CKAN will keep (core + scheming fields), and the names of those it would drop."""
+    known = _schema_fields()
+    payload: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in fields.items():
+        if value is None or key == "resources":
+            continue
+        if key in ("tags", "tag_string"):
+            payload["tag_string"] = ",".join(_tags(value))
+            continue
+        if known is None or key in known or key in CORE_DATASET_KEYS:
+            payload[key] = value if isinstance(value, (bool, list, dict)) else str(value)
+        else:
+            dropped.append(key)
+    return payload, dropped
+
+
+def _differs(current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    changed = {}
+    for key, value in payload.items():
+        if key == "tag_string":
+            have = sorted(t["name"] for t in current.get("tags", []))
+            if have != sorted(_tags(value)):
+                changed[key] = value
+        elif key == "owner_org":
+            if value not in (current.get("owner_org"), (current.get("organization") or {}).get("name")):
+                changed[key] = value
+        elif isinstance(value, bool):
+            if bool(current.get(key)) != value:
+                changed[key] = value
+        elif (current.get(key) if current.get(key) is not None else "") != value:
+            changed[key] = value
+    return changed
+
+
+def ensure_dataset(fields: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
+    """(dataset, action, dropped keys): created with package_create, or patched with only the
+    fields that changed, or left alone."""
+    payload, dropped = dataset_payload(fields)
+    name = payload.get("name")
+    if not name:
+        raise PublishError("Nom du jeu de données manquant.")
+    current = _show("package_show", name)
+    if current is None:
+        payload.setdefault("title", name)
+        payload.setdefault("license_id", "etalab-2.0")
+        return _call("package_create", payload), "créé", dropped
+    changed = _differs(current, payload)
+    if not changed:
+        return current, "inchangé", dropped
+    return _call("package_patch", {"id": current["id"], **changed}), "mis à jour", dropped
+
+
+# --------------------------------------------------------------------------- resources
+
+def content_sha256(path: str) -> str:
+    """SHA-256 of the bytes that will be uploaded (a .gz file is published decompressed)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def upload_name(path: str) -> str:
+    name = os.path.basename(path)
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def guess_format(path: str) -> str:
+    return FORMATS_BY_EXTENSION.get(Path(upload_name(path)).suffix.lower(), "CSV")
+
+
+def _upload_file(path: str) -> tuple[str, bool]:
+    """A plain file to upload (gzip decompressed to a temporary file)."""
+    if not path.endswith(".gz"):
+        return path, False
+    fd, target = tempfile.mkstemp(prefix="ecarto-load-", suffix=Path(upload_name(path)).suffix)
+    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return target, True
+
+
+def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *, force: bool = False,
+                 progress: Optional[Progress] = None) -> Published:
+    """Upload `path` as the resource named ``resource["name"]`` of `package`, then ingest it."""
+    from werkzeug.datastructures import FileStorage
+
+    if not os.path.isfile(path):
+        raise PublishError(f"Fichier introuvable : {path}")
+    name = resource.get("name") or upload_name(path)
+    sha = content_sha256(path)
+    existing = next((r for r in package.get("resources", []) if r.get("name") == name), None)
+    fields = {k: resource[k] for k in RESOURCE_KEYS if resource.get(k) not in (None, "")}
+    fields["name"] = name
+    fields.setdefault("format", guess_format(path))
+    if isinstance(fields.get("data_dictionary"), (list, dict)):
+        import json
+        fields["data_dictionary"] = json.dumps(fields["data_dictionary"], ensure_ascii=False)
+
+    if existing is not None and existing.get("hash") == sha and existing.get("url_type") == "upload" and not force:
+        changed = {k: v for k, v in fields.items() if (existing.get(k) or "") != v}
+        action = "inchangée"
+        if changed:
+            _call("resource_patch", {"id": existing["id"], **changed}, **{ingest.SKIP_FLAG: True})
+            action = "mise à jour"
+        report = ingest.ingest_resource(existing["id"], progress=progress, force=force)
+        return Published(package["name"], "", existing["id"], name, action, report)
+
+    upload_path, temporary = _upload_file(path)
+    try:
+        with open(upload_path, "rb") as stream:
+            data = {**fields, "package_id": package["id"], "hash": sha, "url": upload_name(path),
+                    "upload": FileStorage(stream=stream, filename=upload_name(path))}
+            if existing is not None:
+                data["id"] = existing["id"]
+                saved = _call("resource_update", data, **{ingest.SKIP_FLAG: True})
+                action = "remplacée"
+            else:
+                saved = _call("resource_create", data, **{ingest.SKIP_FLAG: True})
+                action = "créée"
+    finally:
+        if temporary:
+            os.unlink(upload_path)
+    report = ingest.ingest_resource(saved["id"], progress=progress, force=force)
+    return Published(package["name"], "", saved["id"], name, action, report)
+
+
+def load(path: str, *, dataset: str, axe: str, organization: Optional[str] = None,
+         millesime: Optional[str] = None, title: Optional[str] = None, resource_name: Optional[str] = None,
+         resource_format: Optional[str] = None, uai_column: Optional[str] = None,
+         commune_column: Optional[str] = None, private: Optional[bool] = None, force: bool = False,
+         progress: Optional[Progress] = None) -> Published:
+    """`ckan ecarto load`: dataset created if needed, file published and ingested."""
+    fields: dict[str, Any] = {"name": dataset, "axe": axe, "millesime": millesime, "title": title,
+                              "private": private}
+    if organization:
+        org, _ = ensure_organization(organization)
+        fields["owner_org"] = org["id"]
+    package, dataset_action, _ = ensure_dataset(fields)
+    outcome = publish_file(path, package, {"name": resource_name, "format": resource_format,
+                                           "uai_column": uai_column, "commune_column": commune_column},
+                           force=force, progress=progress)
+    outcome.dataset_action = dataset_action
+    return outcome
+
+
+# --------------------------------------------------------------------------- sample
+
+def sample_dir() -> Path:
+    configured = _tk().config.get("ckanext.ecarto.sample_data_dir")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "data" / "sample"
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    manifest = folder / "manifest.yaml"
+    if not manifest.is_file():
+        raise PublishError(f"Manifeste introuvable : {manifest}")
+    with open(manifest, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data.get("datasets"), list):
+        raise PublishError(f"{manifest} : liste « datasets » manquante.")
+    return data
+
+
+def load_sample(folder: Optional[Path] = None, *, force: bool = False,
+                echo: Callable[[str], None] = print,
+                progress_for: Optional[Callable[[str, int], Any]] = None) -> list[Published]:
+    """`ckan ecarto load-sample`: every organization, dataset and resource of the manifest.
+
+    `progress_for(label, size)` returns a context manager yielding a Progress callback."""
+    folder = Path(folder or sample_dir())
+    manifest = read_manifest(folder)
+    orgs: dict[str, str] = {}
+    for org in manifest.get("organizations", []):
+        saved, action = ensure_organization(org["name"], org.get("title"), org.get("description"))
+        orgs[org["name"]] = saved["id"]
+        echo(f"Organisation {org['name']} : {action}")
+    outcomes: list[Published] = []
+    for spec in manifest["datasets"]:
+        fields = dict(spec)
+        org_name = fields.pop("organization", None)
+        if org_name:
+            if org_name not in orgs:
+                orgs[org_name] = ensure_organization(org_name)[0]["id"]
+            fields["owner_org"] = orgs[org_name]
+        package, dataset_action, dropped = ensure_dataset(fields)
+        note = f" (champs non pris en charge par le schéma : {', '.join(dropped)})" if dropped else ""
+        echo(f"Jeu de données {package['name']} : {dataset_action}{note}")
+        for res in spec.get("resources", []):
+            path = str(folder / res["file"])
+            if progress_for is None:
+                outcome = publish_file(path, package, res, force=force)
+            else:
+                with progress_for(res.get("name") or res["file"], os.path.getsize(path)) as progress:
+                    outcome = publish_file(path, package, res, force=force, progress=progress)
+            outcome.dataset_action = dataset_action
+            outcomes.append(outcome)
+            package = _show("package_show", package["id"]) or package
+    return outcomes
