@@ -244,6 +244,10 @@ cmd_config() {
         "ckan.views.default_views = datatables_view" \
         "ckanext.ecarto.search_backend = ${ECARTO_SEARCH_BACKEND:-postgres}" \
         "ckanext.ecarto.sample_data_dir = $ROOT/data/sample" >/dev/null
+    # Quiet logs: warnings and errors only (the CLI prints what it does).
+    for section in logger_root logger_ckan logger_ckanext; do
+        "$VENV/bin/ckan" config-tool "$CKAN_INI" -s "$section" "level = WARNING" >/dev/null 2>&1 || true
+    done
 }
 
 # --------------------------------------------------------------------------- init
@@ -273,8 +277,12 @@ cmd_sample() {
 
 cmd_serve() {
     local port="${ECARTO_PORT:-5000}" workers="${ECARTO_WORKERS:-3}"
-    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn) — Ctrl+C pour arrêter"
-    exec "$VENV/bin/gunicorn" --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
+    # Background jobs (ingestion of large uploads and linked files) run in a CKAN worker.
+    "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker >"$STATE/jobs-worker.log" 2>&1 &
+    local worker=$!
+    trap 'kill $worker 2>/dev/null' EXIT INT TERM
+    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches) — Ctrl+C pour arrêter"
+    "$VENV/bin/gunicorn" --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
         --access-logfile - --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application
 }
 
