@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search i18n
+.PHONY: run test setup install services lock bench-search bench-ingest i18n
 
 run: setup
 	@$(SH) sample
@@ -43,6 +43,10 @@ lock:
 bench-search:
 	@$(SH) deps && $(SH) services
 	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/search.py
+
+bench-ingest:
+	@$(SH) deps && $(SH) services
+	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/ingest.py -c test.ini
 
 # Refresh the translation catalogues from the sources (French msgids; fr first, en offered).
 i18n:
