@@ -193,7 +193,10 @@ class PgSolrConnection:
             conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE {condition}"), compiler.out.params)
 
     def commit(self, *args: Any, **kwargs: Any) -> None:
-        """Every write is already committed."""
+        """Every write is already committed. CKAN calls this after bulk work (`ckan
+        search-index rebuild`): refresh the planner's statistics for the new contents."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"ANALYZE {TABLE}"))
 
     def optimize(self, *args: Any, **kwargs: Any) -> None:
         """Nothing to optimise: PostgreSQL's autovacuum keeps the indexes in shape."""

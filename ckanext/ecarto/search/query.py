@@ -96,10 +96,8 @@ def _fields(fl: Optional[str]) -> Optional[list[str]]:
     return names
 
 
-def _facets(conn: Connection, where: str, params: dict[str, Any], fields: list[str],
-            limit: int, mincount: int) -> dict[str, list[Any]]:
-    if not fields:
-        return {}
+def _facet_sql(fields: list[str], params: dict[str, Any]) -> str:
+    """One UNION ALL of per-field value counts over the matched documents `m`."""
     selects = []
     for i, name in enumerate(fields):
         key = f"facet_field_{i}"
@@ -109,12 +107,14 @@ def _facets(conn: Connection, where: str, params: dict[str, Any], fields: list[s
             f"CASE jsonb_typeof(m.doc -> :{key}) WHEN 'array' THEN m.doc -> :{key} "
             f"WHEN 'null' THEN '[]'::jsonb WHEN 'object' THEN '[]'::jsonb "
             f"ELSE jsonb_build_array(m.doc -> :{key}) END) e WHERE e <> '' GROUP BY e")
-    sql = (f"WITH m AS MATERIALIZED (SELECT doc FROM {TABLE} WHERE {where}) "
-           + " UNION ALL ".join(selects))
+    return " UNION ALL ".join(selects)
+
+
+def _facets(rows: list[Any], fields: list[str], limit: int, mincount: int) -> dict[str, list[Any]]:
     counts: dict[int, list[tuple[str, int]]] = {i: [] for i in range(len(fields))}
-    for row in conn.execute(sa.text(sql), params):
-        if row.n >= mincount:
-            counts[row.f].append((row.v, row.n))
+    for f, v, n in rows:
+        if n >= mincount:
+            counts[f].append((v, n))
     result = {}
     for i, name in enumerate(fields):
         items = sorted(counts[i], key=lambda item: (-item[1], item[0]))
@@ -128,35 +128,50 @@ def _facets(conn: Connection, where: str, params: dict[str, Any], fields: list[s
 
 
 def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Results:
+    """One statement scans the index once: the matched documents are materialised, then
+    counted, paged and faceted; a second small query fetches the page's dataset dicts."""
     compiler = Compiler(ts_config())
     fqs = _list(params.get("fq")) + _list(params.get("fq_list"))
     where = build_where(compiler, q, fqs)
     rank = _rank(compiler)
-    bound = compiler.out.params
+    bound = dict(compiler.out.params)
     rows = max(0, _int(params.get("rows"), 10, "rows"))
     start = max(0, _int(params.get("start"), 0, "start"))
-
-    hits = conn.execute(sa.text(f"SELECT count(*) FROM {TABLE} WHERE {where}"), bound).scalar() or 0
-    docs: list[dict[str, Any]] = []
-    if rows and hits > start:
-        sql = (f"SELECT doc, data_dict, validated_data_dict, {rank} AS score FROM {TABLE} WHERE {where} "
-               f"ORDER BY {order_by(params.get('sort'), bool(compiler.out.rank_queries))} "
-               f"LIMIT :_rows OFFSET :_start")
-        wanted = _fields(params.get("fl"))
-        for row in conn.execute(sa.text(sql), {**bound, "_rows": rows, "_start": start}):
-            doc = dict(row.doc)
-            for payload in PAYLOAD_FIELDS:
-                if getattr(row, payload) is not None:
-                    doc[payload] = getattr(row, payload)
-            doc["score"] = float(row.score)
-            docs.append(doc if wanted is None else {k: doc[k] for k in wanted if k in doc})
-    else:
-        order_by(params.get("sort"), True)  # an invalid sort is an error even without results
+    ordering = order_by(params.get("sort"), bool(compiler.out.rank_queries))
 
     facet_on = str(params.get("facet", "true")).lower() != "false"
     facet_fields = _list(params.get("facet.field")) if facet_on else []
     default_limit = config.get("search.facets.limit") or 50
     limit = _int(params.get("facet.limit"), int(default_limit), "facet.limit")
     mincount = _int(params.get("facet.mincount"), 1, "facet.mincount")
-    facets = _facets(conn, where, dict(bound), facet_fields, limit, mincount)
-    return Results(hits=hits, docs=docs, facets={"facet_fields": facets})
+
+    facet_part = "NULL::json"
+    if facet_fields:
+        facet_part = f"(SELECT json_agg(json_build_array(f, v, n)) FROM ({_facet_sql(facet_fields, bound)}) fc)"
+    sql = f"""
+        WITH m AS MATERIALIZED (
+            SELECT {", ".join(dict.fromkeys(("index_id",) + COLUMN_FIELDS + DATE_COLUMNS))}, doc,
+                   {rank} AS score
+            FROM {TABLE} WHERE {where})
+        SELECT (SELECT count(*) FROM m) AS hits,
+               (SELECT json_agg(json_build_array(pg.index_id, pg.score)) FROM (
+                    SELECT index_id, score FROM m ORDER BY {ordering} LIMIT :_rows OFFSET :_start) pg) AS page,
+               {facet_part} AS facets"""
+    result = conn.execute(sa.text(sql), {**bound, "_rows": rows, "_start": start}).one()
+    page = result.page or []
+    docs: list[dict[str, Any]] = []
+    if page:
+        wanted = _fields(params.get("fl"))
+        fetched = {r.index_id: r for r in conn.execute(sa.text(
+            f"SELECT index_id, doc, data_dict, validated_data_dict FROM {TABLE} "
+            f"WHERE index_id = ANY(CAST(:ids AS text[]))"), {"ids": [p[0] for p in page]})}
+        for index_id, score in page:
+            row = fetched[index_id]
+            doc = dict(row.doc)
+            for payload in PAYLOAD_FIELDS:
+                if getattr(row, payload) is not None:
+                    doc[payload] = getattr(row, payload)
+            doc["score"] = float(score or 0)
+            docs.append(doc if wanted is None else {k: doc[k] for k in wanted if k in doc})
+    facets = _facets(result.facets or [], facet_fields, limit, mincount)
+    return Results(hits=result.hits, docs=docs, facets={"facet_fields": facets})
