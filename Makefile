@@ -50,11 +50,11 @@ bench-ingest:
 
 # Refresh the translation catalogues from the sources (French msgids; fr first, en offered).
 i18n:
-	.venv/bin/pybabel extract -q -F babel.cfg -k _ -k ungettext:1,2 -k N_ -o ckanext/ecarto/i18n/ckanext-ecarto.pot .
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k ungettext:1,2 -k N_ -o ckanext/ecarto/i18n/ckanext-ecarto.pot .
 	for l in fr en; do \
 	  if [ -f ckanext/ecarto/i18n/$$l/LC_MESSAGES/ckanext-ecarto.po ]; then \
-	    .venv/bin/pybabel update -q -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
+	    .venv/bin/pybabel update -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
 	  else \
-	    .venv/bin/pybabel init -q -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
+	    .venv/bin/pybabel init -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
 	  fi; done
-	.venv/bin/pybabel compile -q -D ckanext-ecarto -d ckanext/ecarto/i18n
+	.venv/bin/pybabel compile -D ckanext-ecarto -d ckanext/ecarto/i18n
