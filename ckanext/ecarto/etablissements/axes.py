@@ -75,7 +75,8 @@ def indicator_for_column(axe: Optional[str], column: str, declared: Optional[str
     """The axis indicator a resource column feeds: the data dictionary's `indicator` when
     declared, else a column named like the indicator (or one of its aliases)."""
     wanted = normalise_header(declared or column)
-    axes = [axe] if axe in dict(AXES) else [a for a, _ in AXES]
+    # the dataset's own axis first: a survey like ETIC feeds several axes
+    axes = ([axe] if axe in dict(AXES) else []) + [a for a, _ in AXES if a != axe]
     for name in axes:
         for ind in indicators().get(name, ()):
             if normalise_header(ind.id) == wanted or wanted in ind.aliases:

@@ -22,7 +22,7 @@ from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.bbox import bbox_of
-from ckanext.ecarto.search.model import PAYLOAD_FIELDS, TABLE
+from ckanext.ecarto.search.model import PAYLOAD_FIELDS, TABLE, facet_values
 from ckanext.ecarto.search.sql import Compiler
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class PgSolrConnection:
         if not rows:
             return
         cols = ["index_id", "id", "name", "site_id", "entity_type", "dataset_type", "state", "capacity",
-                "owner_org", "title_string", "metadata_created", "metadata_modified", "permission_labels",
+                "owner_org", "title_string", "metadata_created", "metadata_modified", "permission_labels", "facet_values",
                 "bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy"]
         values = ", ".join(f":{c}" for c in cols)
         tsv = " || ".join(
@@ -167,6 +167,7 @@ class PgSolrConnection:
             "metadata_created": _parse_iso(doc.get("metadata_created")),
             "metadata_modified": _parse_iso(doc.get("metadata_modified")),
             "permission_labels": _as_list(doc.get("permission_labels")),
+            "facet_values": facet_values(doc),
             "bbox_minx": bbox[0] if bbox else None,
             "bbox_miny": bbox[1] if bbox else None,
             "bbox_maxx": bbox[2] if bbox else None,

@@ -17,6 +17,27 @@ COLUMN_FIELDS = ("id", "name", "site_id", "entity_type", "dataset_type", "state"
 DATE_COLUMNS = ("metadata_created", "metadata_modified")
 # Serialised dataset dicts of the index document, stored beside `doc` (only read for results).
 PAYLOAD_FIELDS = ("data_dict", "validated_data_dict")
+# Fields never counted from `facet_values` (long texts, identifiers, geometry): facets on them,
+# if ever asked, are computed from `doc` instead.
+NOT_FACETED = frozenset(PAYLOAD_FIELDS + ("notes", "title", "title_string", "text", "spatial", "index_id",
+                                          "id", "url", "res_url", "res_description", "metadata_created",
+                                          "metadata_modified", "permission_labels"))
+FACET_SEPARATOR = "\x1f"
+FACET_MAX_LENGTH = 200
+
+
+def facet_values(doc: dict) -> list[str]:
+    """`field<US>value` for every short string value of the document (lists included), so that
+    facet counts read one flat array instead of the whole document."""
+    values = []
+    for key, value in doc.items():
+        if key in NOT_FACETED:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, str) and item and len(item) <= FACET_MAX_LENGTH:
+                values.append(f"{key}{FACET_SEPARATOR}{item}")
+    return values
 
 index_table = meta.metadata.tables.get(TABLE)
 if index_table is None:
@@ -28,6 +49,7 @@ if index_table is None:
         sa.Column("metadata_created", sa.DateTime(timezone=True)),
         sa.Column("metadata_modified", sa.DateTime(timezone=True)),
         sa.Column("permission_labels", ARRAY(sa.UnicodeText), nullable=False),
+        sa.Column("facet_values", ARRAY(sa.UnicodeText), nullable=False),
         sa.Column("bbox_minx", sa.Float), sa.Column("bbox_miny", sa.Float),
         sa.Column("bbox_maxx", sa.Float), sa.Column("bbox_maxy", sa.Float),
         sa.Column("doc", JSONB, nullable=False),

@@ -13,7 +13,9 @@ from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.connection import WEIGHTS, Results, ts_config
-from ckanext.ecarto.search.model import COLUMN_FIELDS, DATE_COLUMNS, PAYLOAD_FIELDS, TABLE
+from ckanext.ecarto.search.model import (
+    COLUMN_FIELDS, DATE_COLUMNS, FACET_SEPARATOR, NOT_FACETED, PAYLOAD_FIELDS, TABLE,
+)
 from ckanext.ecarto.search.sql import Compiler
 
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)
@@ -97,9 +99,22 @@ def _fields(fl: Optional[str]) -> Optional[list[str]]:
 
 
 def _facet_sql(fields: list[str], params: dict[str, Any]) -> str:
-    """One UNION ALL of per-field value counts over the matched documents `m`."""
+    """Value counts per field over the matched documents `m`: from the flat `facet_values`
+    array, or from `doc` for the fields that array leaves out."""
     selects = []
+    flat = [name for name in fields if name not in NOT_FACETED]
+    if flat:
+        params["facet_flat_fields"] = flat
+        params["facet_all_fields"] = list(fields)
+        selects.append(
+            "SELECT array_position(CAST(:facet_all_fields AS text[]), split_part(v, :facet_sep, 1)) - 1 AS f, "
+            "substr(v, strpos(v, :facet_sep) + 1) AS v, count(*) AS n "
+            "FROM m, unnest(m.facet_values) v "
+            "WHERE split_part(v, :facet_sep, 1) = ANY(CAST(:facet_flat_fields AS text[])) GROUP BY 1, 2")
+        params["facet_sep"] = FACET_SEPARATOR
     for i, name in enumerate(fields):
+        if name in flat:
+            continue
         key = f"facet_field_{i}"
         params[key] = name
         selects.append(
@@ -145,12 +160,14 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
     limit = _int(params.get("facet.limit"), int(default_limit), "facet.limit")
     mincount = _int(params.get("facet.mincount"), 1, "facet.mincount")
 
+    needs_doc = "doc" in ordering or any(name in NOT_FACETED for name in facet_fields)
     facet_part = "NULL::json"
     if facet_fields:
         facet_part = f"(SELECT json_agg(json_build_array(f, v, n)) FROM ({_facet_sql(facet_fields, bound)}) fc)"
     sql = f"""
         WITH m AS MATERIALIZED (
-            SELECT {", ".join(dict.fromkeys(("index_id",) + COLUMN_FIELDS + DATE_COLUMNS))}, doc,
+            SELECT {", ".join(dict.fromkeys(("index_id",) + COLUMN_FIELDS + DATE_COLUMNS))},
+                   facet_values, {"doc," if needs_doc else ""}
                    {rank} AS score
             FROM {TABLE} WHERE {where})
         SELECT (SELECT count(*) FROM m) AS hits,

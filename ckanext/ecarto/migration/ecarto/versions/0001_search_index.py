@@ -48,6 +48,7 @@ def upgrade():
             metadata_created timestamptz,
             metadata_modified timestamptz,
             permission_labels text[] NOT NULL DEFAULT '{{}}',
+            facet_values text[] NOT NULL DEFAULT '{{}}',
             bbox_minx double precision,
             bbox_miny double precision,
             bbox_maxx double precision,
