@@ -25,6 +25,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IAuthFunctions)
     p.implements(p.IResourceController, inherit=True)
     p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IFacets, inherit=True)
 
     # IConfigurer
 
@@ -67,3 +68,8 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
 
     def before_dataset_search(self, search_params: dict[str, Any]) -> dict[str, Any]:
         return search.before_dataset_search(search_params)
+
+    # IFacets: the portal's own facets on the catalogue
+
+    def dataset_facets(self, facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
+        return search.portal_facets(facets_dict)

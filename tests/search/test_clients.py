@@ -79,6 +79,13 @@ def test_catalogue_page_facets_paging_and_sorting(app, catalogue):
     assert f'/dataset/{names(expected)[5]}"' in page2.body
 
 
+def test_catalogue_page_has_the_axis_facet(app, catalogue):
+    res = app.get("/dataset/")
+    assert "Axe" in res.body and "axe=connectivite" in res.body
+    filtered = app.get("/dataset/", query_string={"axe": "connectivite"})
+    assert _found(filtered.body) == len(catalogue.where(lambda s: s["axe"] == "connectivite"))
+
+
 def test_catalogue_page_filters_by_facet(app, catalogue):
     res = app.get("/dataset/", query_string={"organization": "arcep"})
     expected = catalogue.where(lambda s: s["org"] == "arcep")

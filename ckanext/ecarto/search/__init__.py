@@ -79,3 +79,12 @@ def before_dataset_search(search_params: dict[str, Any]) -> dict[str, Any]:
         clause = f'+{BBOX_FIELD}:"{str(bbox).replace(chr(34), "")}"'
         search_params["fq"] = f"{search_params.get('fq') or ''} {clause}".strip()
     return search_params
+
+
+def portal_facets(facets: dict[str, Any]) -> dict[str, Any]:
+    """CKAN's facets plus the axis, the territory level and the millésime of the datasets."""
+    import ckan.plugins.toolkit as tk
+    facets["axe"] = tk._("Axe")
+    facets["territoire_niveau"] = tk._("Territoire couvert")
+    facets["millesime"] = tk._("Millésime")
+    return facets
