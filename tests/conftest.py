@@ -15,6 +15,29 @@ import pytest
 from werkzeug.serving import make_server
 
 
+PLUGIN_MIGRATIONS = ("activity", "harvest", "ecarto")
+
+
+@pytest.fixture(scope="module")
+def module_portal_db(reset_db, migrate_db_for, reset_index):
+    """For modules that build one read-only catalogue: plugins loaded, empty database with every
+    plugin's tables, empty index, no leftover ingested tables. Unloads the plugins at the end."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    import ckan.plugins as plugins
+    from ckanext.ecarto.ingest.loader import schema_name
+
+    plugins.load_all()
+    reset_db()
+    for plugin in PLUGIN_MIGRATIONS:
+        migrate_db_for(plugin)
+    reset_index()
+    with model.meta.engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema_name()}" CASCADE'))
+    yield
+    plugins.unload_all()
+
+
 @pytest.fixture
 def ecarto_db(clean_db, migrate_db_for, reset_index):
     """An empty CKAN database with the tables of activity, harvest and ecarto, and an empty index.
@@ -22,7 +45,7 @@ def ecarto_db(clean_db, migrate_db_for, reset_index):
     The first `clean_db` of a session drops every table and replays only CKAN core's
     migrations, so plugin tables must be migrated again before each test.
     """
-    for plugin in ("activity", "harvest", "ecarto"):
+    for plugin in PLUGIN_MIGRATIONS:
         migrate_db_for(plugin)
     reset_index()
 

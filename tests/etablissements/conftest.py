@@ -17,7 +17,6 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 import ckan.model as model
-import ckan.plugins as plugins
 import ckan.tests.helpers as helpers
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -68,16 +67,7 @@ def _upload(path: Path, filename: str) -> FileStorage:
 
 
 @pytest.fixture(scope="module")
-def portal(reset_db, migrate_db_for, reset_index) -> Portal:
-    plugins.load_all()
-    reset_db()
-    for plugin in ("activity", "harvest", "ecarto"):
-        migrate_db_for(plugin)
-    reset_index()
-    import sqlalchemy as sa
-    from ckanext.ecarto.ingest.loader import schema_name
-    with model.meta.engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema_name()}" CASCADE'))
+def portal(module_portal_db) -> Portal:
     from ckan.tests import factories
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
@@ -103,5 +93,4 @@ def portal(reset_db, migrate_db_for, reset_index) -> Portal:
     portal.annuaire = rows(OCCITANIE)
     portal.ips = {r["UAI"]: float(r["IPS"]) for r in rows(IPS)}
     model.Session.remove()
-    yield portal
-    plugins.unload_all()
+    return portal

@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterable, Optional
 import pytest
 
 import ckan.model as model
-import ckan.plugins as plugins
 import ckan.tests.helpers as helpers
 
 
@@ -162,12 +161,7 @@ def _create(sysadmin: str, spec: dict[str, Any], orgs: dict[str, str]) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def catalogue(reset_db, migrate_db_for, reset_index) -> Catalogue:
-    plugins.load_all()
-    reset_db()
-    for plugin in ("activity", "harvest", "ecarto"):
-        migrate_db_for(plugin)
-    reset_index()
+def catalogue(module_portal_db) -> Catalogue:
     from ckan.tests import factories
     sysadmin = factories.Sysadmin()
     member = factories.User()
@@ -183,8 +177,7 @@ def catalogue(reset_db, migrate_db_for, reset_index) -> Catalogue:
         cat.specs[spec["name"]] = spec
         cat.datasets[spec["name"]] = helpers.call_action("package_show", {"ignore_auth": True}, id=pkg["id"])
     model.Session.remove()
-    yield cat
-    plugins.unload_all()
+    return cat
 
 
 def search(user: Optional[str] = None, **params: Any) -> dict[str, Any]:
