@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search bench-ingest i18n
+.PHONY: run test setup install services lock bench-search bench-pages bench-ingest i18n
 
 run: setup
 	@$(SH) sample
@@ -43,6 +43,19 @@ lock:
 bench-search:
 	@$(SH) deps && $(SH) services
 	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/search.py
+
+# Establishment pages vs CKAN's dataset page: sample data + real UAI files published again
+# as extra resources (10 UAI-keyed resources in all).
+bench-pages:
+	@$(SH) deps && $(SH) services
+	@export CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1); \
+	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
+	for i in 1 2 3; do .venv/bin/ckan -c test.ini ecarto load data/sample/ips-colleges-2023/ips-colleges-2023.csv \
+	  --dataset bench-ips-copie-$$i --axe etablissements --organization menj --millesime 2023 > /dev/null 2>&1; done; \
+	for i in 1 2; do .venv/bin/ckan -c test.ini ecarto load \
+	  data/sample/geolocalisation-etablissements/fr-en-adresse-et-geolocalisation-etablissements_colleges-france_2024-11.csv.gz \
+	  --dataset bench-geoloc-copie-$$i --axe etablissements --organization menj --millesime 2024 > /dev/null 2>&1; done; \
+	.venv/bin/python bench/pages.py
 
 bench-ingest:
 	@$(SH) deps && $(SH) services
