@@ -21,6 +21,7 @@ setup:
 test:
 	@$(SH) deps
 	@$(SH) browser
+	@scripts/udata-venv.sh
 	@$(SH) services
 	@$(SH) test-databases
 	.venv/bin/pytest --ckan-ini=test.ini tests $(PYTEST_ARGS)

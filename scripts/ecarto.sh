@@ -239,6 +239,7 @@ cmd_config() {
         "scheming.dataset_schemas = ckanext.ecarto:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.scheming:org_with_dept_id.json" \
         "scheming.presets = ckanext.scheming:presets.json ckanext.ecarto:schemas/presets.json" \
+        "ckanext.dcat.rdf.profiles = euro_dcat_ap_3 ecarto" \
         "licenses_group_url = file://$ROOT/ckanext/ecarto/schemas/licenses.json" \
         "ckan.harvest.mq.type = redis" \
         "ckan.views.default_views = datatables_view" \

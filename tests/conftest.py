@@ -68,13 +68,20 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The CKAN WSGI application of the test session, served over HTTP in a thread."""
+def live_server(app, monkeypatch) -> Iterator[str]:
+    """The CKAN WSGI application of the test session, served over HTTP in a thread.
+
+    `ckan.site_url` points at this server while it runs, so CKAN's absolute redirects (after a
+    login or a dataset creation) stay on it."""
+    from ckan.common import config
+
     server = make_server("127.0.0.1", 0, app.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(config, "ckan.site_url", url)
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -12,6 +12,10 @@ from ckanext.ecarto import ingest, search, views
 from ckanext.ecarto.logic import action as ingest_action
 from ckanext.ecarto.logic import auth as ingest_auth
 from ckanext.ecarto.logic import etablissement as etablissement_logic
+from ckanext.ecarto.logic import validators as ecarto_validators
+from ckanext.ecarto import schemas
+from ckanext.ecarto.schemas import actions as schema_actions
+from ckanext.ecarto.schemas import facets as schema_facets
 
 
 @tk.blanket.config_declarations
@@ -26,6 +30,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IResourceController, inherit=True)
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
+    p.implements(p.IValidators)
 
     # IConfigurer
 
@@ -47,7 +52,8 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IActions / IAuthFunctions
 
     def get_actions(self) -> dict[str, Any]:
-        return {**etablissement_logic.get_actions(), **ingest_action.get_actions()}
+        return {**etablissement_logic.get_actions(), **ingest_action.get_actions(),
+                **schema_actions.get_actions()}
 
     def get_auth_functions(self) -> dict[str, Any]:
         return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions()}
@@ -69,7 +75,16 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     def before_dataset_search(self, search_params: dict[str, Any]) -> dict[str, Any]:
         return search.before_dataset_search(search_params)
 
+    def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        # temporal/frequency/spatial also as extras: data.gouv.fr's CKAN harvester reads only those
+        return schemas.after_dataset_show(context, pkg_dict)
+
     # IFacets: the portal's own facets on the catalogue
 
     def dataset_facets(self, facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
-        return search.portal_facets(facets_dict)
+        return schema_facets.dataset_facets(search.portal_facets(facets_dict))
+
+    # IValidators: the dataset schema's validators (ckanext/ecarto/logic/validators.py)
+
+    def get_validators(self) -> dict[str, Any]:
+        return ecarto_validators.get_validators()

@@ -1,0 +1,177 @@
+"""`ecarto` RDF profile of ckanext-dcat, applied after `euro_dcat_ap_3`.
+
+What it adds to DCAT-AP for data.gouv.fr's DCAT harvester (which keys datasets on
+`dct:identifier` and resolves licences by URL) and for DCAT-AP validators:
+
+- `dct:license` on the dataset and on every distribution: the licence URL (Licence Ouverte 2.0 →
+  https://www.etalab.gouv.fr/licence-ouverte-open-licence/, which udata maps to `lov2`);
+- the axis as `dcat:theme` (a `skos:Concept` of the portal's axis scheme, whose URI is the
+  catalogue filtered on that axis), plus the EU data theme EDUC;
+- the territory's name as `skos:prefLabel` of `dct:spatial` (whose `locn:geometry` is the
+  territory polygon set by the base profile);
+- `dct:language` FRA, `dcat:downloadURL` for uploaded files, `dct:identifier` always present.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rdflib import BNode, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS as DCT, FOAF, RDF, RDFS, SKOS
+
+from ckanext.dcat.profiles.base import CleanedURIRef, RDFProfile
+
+EU_THEME_EDUC = URIRef("http://publications.europa.eu/resource/authority/data-theme/EDUC")
+LOCN = Namespace("http://www.w3.org/ns/locn#")
+GSP = Namespace("http://www.opengis.net/ont/geosparql#")
+EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+EU_LANGUAGE_FRA = URIRef("http://publications.europa.eu/resource/authority/language/FRA")
+CATALOG_DESCRIPTION = ("Catalogue des données ouvertes du numérique éducatif : établissements, "
+                       "connectivité, équipement, services et ressources, expérimentations.")
+
+
+def _site_url() -> str:
+    import ckan.plugins.toolkit as tk
+    return tk.config.get("ckan.site_url", "").rstrip("/")
+
+
+def axis_uri(axe: str) -> URIRef:
+    return URIRef(f"{_site_url()}/dataset/?axe={axe}")
+
+
+def axes_scheme_uri() -> URIRef:
+    return URIRef(f"{_site_url()}/dataset/#axes")
+
+
+def _license_url(dataset_dict: dict[str, Any]) -> Optional[str]:
+    url = dataset_dict.get("license_url")
+    if url:
+        return url
+    license_id = dataset_dict.get("license_id")
+    if not license_id:
+        return None
+    try:
+        from ckan.model import Package
+        license_ = Package.get_license_register().get(license_id)
+    except Exception:  # pragma: no cover - license register unavailable
+        return None
+    return getattr(license_, "url", None) or None
+
+
+class EcartoDCATProfile(RDFProfile):
+    """Runs after euro_dcat_ap_3 (`ckanext.dcat.rdf.profiles = euro_dcat_ap_3 ecarto`)."""
+
+    def graph_from_dataset(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
+        g = self.g
+        if not any(g.objects(dataset_ref, DCT.identifier)):
+            g.add((dataset_ref, DCT.identifier, Literal(dataset_dict["id"])))
+
+        license_url = _license_url(dataset_dict)
+        if license_url:
+            license_ref = URIRef(license_url)
+            g.set((dataset_ref, DCT.license, license_ref))
+            g.add((license_ref, RDF.type, DCT.LicenseDocument))
+            if dataset_dict.get("license_title"):
+                g.set((license_ref, DCT.title, Literal(dataset_dict["license_title"])))
+            for distribution in g.objects(dataset_ref, DCAT.distribution):
+                if not any(g.objects(distribution, DCT.license)):
+                    g.add((distribution, DCT.license, license_ref))
+
+        axe = dataset_dict.get("axe")
+        if axe:
+            from ckanext.ecarto.logic.validators import AXES
+            concept = axis_uri(axe)
+            g.add((dataset_ref, DCAT.theme, concept))
+            g.add((concept, RDF.type, SKOS.Concept))
+            g.set((concept, SKOS.prefLabel, Literal(AXES.get(axe, axe), lang="fr")))
+            g.set((concept, SKOS.notation, Literal(axe)))
+            g.add((concept, SKOS.inScheme, axes_scheme_uri()))
+        g.add((dataset_ref, DCAT.theme, EU_THEME_EDUC))
+        g.add((EU_THEME_EDUC, RDF.type, SKOS.Concept))
+        g.set((EU_THEME_EDUC, SKOS.prefLabel, Literal("Éducation, culture et sport", lang="fr")))
+        g.add((dataset_ref, DCT.language, EU_LANGUAGE_FRA))
+        g.add((EU_LANGUAGE_FRA, RDF.type, DCT.LinguisticSystem))
+
+        self._territory_label(dataset_dict, dataset_ref)
+        for resource in dataset_dict.get("resources", []):
+            self._download_url(resource, dataset_ref)
+        for distribution in list(g.objects(dataset_ref, DCAT.distribution)):
+            self._typed_distribution(distribution)
+
+    def graph_from_catalog(self, catalog_dict: dict[str, Any], catalog_ref: URIRef) -> None:
+        g = self.g
+        for homepage in g.objects(catalog_ref, FOAF.homepage):
+            g.add((homepage, RDF.type, FOAF.Document))
+        if not any(g.objects(catalog_ref, DCT.description)):
+            g.add((catalog_ref, DCT.description, Literal(CATALOG_DESCRIPTION, lang="fr")))
+        g.add((catalog_ref, DCT.language, EU_LANGUAGE_FRA))
+        g.remove((catalog_ref, DCT.language, Literal("fr")))
+        g.add((EU_LANGUAGE_FRA, RDF.type, DCT.LinguisticSystem))
+        scheme = axes_scheme_uri()
+        g.add((catalog_ref, DCAT.themeTaxonomy, scheme))
+        g.add((scheme, RDF.type, SKOS.ConceptScheme))
+        g.set((scheme, DCT.title, Literal("Axes du numérique éducatif (eCarto)", lang="fr")))
+        if not any(g.objects(catalog_ref, DCT.publisher)):
+            import ckan.plugins.toolkit as tk
+            publisher = URIRef(_site_url() + "/")
+            g.add((catalog_ref, DCT.publisher, publisher))
+            g.add((publisher, RDF.type, FOAF.Agent))
+            g.set((publisher, FOAF.name, Literal(tk.config.get("ckan.site_title") or "eCarto")))
+
+    # ----------------------------------------------------------------- helpers
+
+    def _territory_label(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
+        from ckanext.ecarto import territories
+        for spatial in self.g.objects(dataset_ref, DCT.spatial):
+            self.g.add((spatial, RDF.type, DCT.Location))
+            self._geometry_node(spatial)
+        level = dataset_dict.get("territoire_niveau")
+        territory = territories.get(level, dataset_dict.get("territoire_code")) if level else None
+        if territory is None:
+            return
+        for spatial in self.g.objects(dataset_ref, DCT.spatial):
+            self.g.set((spatial, SKOS.prefLabel, Literal(territory.label, lang="fr")))
+
+    def _download_url(self, resource: dict[str, Any], dataset_ref: URIRef) -> None:
+        """Uploaded files: their URL is also the download URL (DCAT-AP recommends it)."""
+        from ckanext.dcat.utils import resource_uri
+        url = resource.get("url")
+        if not url or resource.get("url_type") != "upload":
+            return
+        distribution = CleanedURIRef(resource_uri(resource))
+        if not any(self.g.objects(distribution, DCAT.downloadURL)):
+            self.g.add((distribution, DCAT.downloadURL, URIRef(url)))
+
+    def _typed_distribution(self, distribution: URIRef) -> None:
+        """DCAT-AP ranges: formats as EU file-type concepts (`CSV` → …/file-type/CSV, which
+        udata maps back to `csv`), URLs typed rdfs:Resource."""
+        g = self.g
+        for fmt in list(g.objects(distribution, DCT.format)):
+            if isinstance(fmt, Literal):
+                code = "".join(ch for ch in str(fmt).upper() if ch.isalnum())
+                if not code:
+                    continue
+                g.remove((distribution, DCT.format, fmt))
+                fmt = URIRef(EU_FILE_TYPE + code)
+                g.add((distribution, DCT.format, fmt))
+            g.add((fmt, RDF.type, DCT.MediaTypeOrExtent))
+        for predicate in (DCAT.accessURL, DCAT.downloadURL):
+            for url in g.objects(distribution, predicate):
+                g.add((url, RDF.type, RDFS.Resource))
+
+    def _geometry_node(self, spatial: Any) -> None:
+        """DCAT-AP 3 wants `locn:geometry` to point to a `locn:Geometry` node, while data.gouv.fr's
+        DCAT harvester (udata `spatial_from_rdf`) reads the WKT/GeoJSON literals found directly on
+        the `dct:Location`. So the literals the base profile put under `locn:geometry` move to
+        `gsp:asWKT`/`gsp:asGeoJSON`, both on a `locn:Geometry` node and on the location itself."""
+        g = self.g
+        literals = [o for o in g.objects(spatial, LOCN.geometry) if isinstance(o, Literal)]
+        if not literals:
+            return
+        geometry = BNode()
+        g.add((spatial, LOCN.geometry, geometry))
+        g.add((geometry, RDF.type, LOCN.Geometry))
+        for literal in literals:
+            g.remove((spatial, LOCN.geometry, literal))
+            predicate = GSP.asGeoJSON if literal.datatype == GSP.geoJSONLiteral else GSP.asWKT
+            g.add((geometry, predicate, literal))
+            g.add((spatial, predicate, literal))
