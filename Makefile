@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search bench-pages bench-ingest i18n
+.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires i18n
 
 run: setup
 	@$(SH) sample
@@ -57,6 +57,13 @@ bench-pages:
 	  data/sample/geolocalisation-etablissements/fr-en-adresse-et-geolocalisation-etablissements_colleges-france_2024-11.csv.gz \
 	  --dataset bench-geoloc-copie-$$i --axe etablissements --organization menj --millesime 2024 > /dev/null 2>&1; done; \
 	.venv/bin/python bench/pages.py
+
+# Territory pages, their JSON and the national choropleth data (real sample data).
+bench-territoires:
+	@$(SH) deps && $(SH) services
+	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database | tail -1)}; \
+	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
+	.venv/bin/python bench/territoires.py
 
 bench-ingest:
 	@$(SH) deps && $(SH) services

@@ -71,7 +71,7 @@ cmd_deps() {
         say "pile installée en $((SECONDS - t0)) s"
     fi
     # The French catalogue of the extension is compiled from its .po file.
-    "$VENV/bin/pybabel" compile -q -D ckanext-ecarto -d ckanext/ecarto/i18n 2>/dev/null || true
+    "$VENV/bin/pybabel" compile -D ckanext-ecarto -d ckanext/ecarto/i18n >/dev/null
 }
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
@@ -235,13 +235,14 @@ cmd_config() {
         "ckan.max_resource_size = 100" \
         "ckan.locale_default = fr" \
         "ckan.locales_offered = fr en" \
-        "ckan.plugins = ecarto activity datastore datatables_view scheming_datasets scheming_organizations harvest ckan_harvester dcat structured_data" \
+        "ckan.plugins = ecarto activity datastore datatables_view scheming_datasets scheming_organizations harvest ckan_harvester ecarto_ods ecarto_udata ecarto_carte_uai dcat structured_data" \
         "scheming.dataset_schemas = ckanext.ecarto:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.scheming:org_with_dept_id.json" \
         "scheming.presets = ckanext.scheming:presets.json ckanext.ecarto:schemas/presets.json" \
         "ckanext.dcat.rdf.profiles = euro_dcat_ap_3 ecarto" \
         "licenses_group_url = file://$ROOT/ckanext/ecarto/schemas/licenses.json" \
         "ckan.harvest.mq.type = redis" \
+        "ckan.harvest.timeout = 240" \
         "ckan.views.default_views = datatables_view" \
         "ckanext.ecarto.search_backend = ${ECARTO_SEARCH_BACKEND:-postgres}" \
         "ckanext.ecarto.sample_data_dir = $ROOT/data/sample" >/dev/null

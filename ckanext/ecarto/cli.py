@@ -16,3 +16,15 @@ from ckanext.ecarto.ingest.commands import COMMANDS as _INGEST_COMMANDS  # noqa:
 
 for _command in _INGEST_COMMANDS:
     ecarto.add_command(_command)
+
+# Validation of a file for an axis (issue 7): `ckan ecarto validate PATH --axe AXE` (JSON report)
+from ckanext.ecarto.validation.commands import COMMANDS as _VALIDATION_COMMANDS  # noqa: E402
+
+for _command in _VALIDATION_COMMANDS:
+    ecarto.add_command(_command)
+
+# Harvesters (issue 4): `ckan ecarto harvest SOURCE`, `ckan ecarto harvest-source-create`
+from ckanext.ecarto.harvesters.commands import COMMANDS as _HARVEST_COMMANDS  # noqa: E402
+
+for _command in _HARVEST_COMMANDS:
+    ecarto.add_command(_command)

@@ -9,9 +9,12 @@ from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
 from ckanext.ecarto import ingest, search, views
+from ckanext.ecarto.views import carte_uai
 from ckanext.ecarto.logic import action as ingest_action
 from ckanext.ecarto.logic import auth as ingest_auth
 from ckanext.ecarto.logic import etablissement as etablissement_logic
+from ckanext.ecarto.logic import territoire as territoire_logic
+from ckanext.ecarto.logic import publication as publication_logic
 from ckanext.ecarto.logic import validators as ecarto_validators
 from ckanext.ecarto import schemas
 from ckanext.ecarto.schemas import actions as schema_actions
@@ -53,10 +56,12 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
 
     def get_actions(self) -> dict[str, Any]:
         return {**etablissement_logic.get_actions(), **ingest_action.get_actions(),
-                **schema_actions.get_actions()}
+                **schema_actions.get_actions(), **publication_logic.get_actions(),
+                **territoire_logic.get_actions()}
 
     def get_auth_functions(self) -> dict[str, Any]:
-        return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions()}
+        return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions(),
+                **publication_logic.get_auth_functions(), **territoire_logic.get_auth_functions()}
 
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
 
@@ -88,3 +93,29 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
 
     def get_validators(self) -> dict[str, Any]:
         return ecarto_validators.get_validators()
+
+
+class CarteUaiPlugin(p.SingletonPlugin):
+    """Resource view `ecarto_carte_uai`: the establishments of a UAI-keyed resource on a map
+    (ckanext/ecarto/views/carte_uai.py). Load it after `ecarto`, which provides its templates."""
+
+    p.implements(p.IResourceView)
+    p.implements(p.IBlueprint)
+
+    def get_blueprint(self) -> list[Any]:
+        return [carte_uai.carte_uai]
+
+    def info(self) -> dict[str, Any]:
+        return carte_uai.view_info()
+
+    def can_view(self, data_dict: dict[str, Any]) -> bool:
+        return carte_uai.can_view(data_dict)
+
+    def setup_template_variables(self, context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+        return carte_uai.template_variables(data_dict)
+
+    def view_template(self, context: Any, data_dict: dict[str, Any]) -> str:
+        return "ecarto/carte_uai/view.html"
+
+    def form_template(self, context: Any, data_dict: dict[str, Any]) -> str:
+        return "ecarto/carte_uai/form.html"

@@ -151,7 +151,12 @@ def exists(level: Optional[str], code: Optional[str]) -> bool:
 
 
 def all_of(level: str) -> list[Territory]:
-    return sorted((t for t in _referential().values() if t.level == level), key=lambda t: t.code)
+    return list(_all_of(level))
+
+
+@functools.lru_cache(maxsize=8)
+def _all_of(level: str) -> tuple[Territory, ...]:
+    return tuple(sorted((t for t in _referential().values() if t.level == level), key=lambda t: t.code))
 
 
 def parent(territory: Territory) -> Optional[Territory]:
@@ -281,18 +286,12 @@ def enclosing(level: str, code: Optional[str]) -> dict[str, str]:
 def descendants(level: str, code: Optional[str], target_level: str) -> list[Territory]:
     """Territories of `target_level` inside a territory (e.g. the départements of a région,
     through its académies), sorted by code."""
-    wanted = normalise_code(level, code)
-    return [t for t in all_of(target_level)
-            if _enclosing_index()[(t.level, t.code)].get(level) == wanted]
+    return list(_descendants(level, normalise_code(level, code), target_level))
 
 
-def departement_of_commune_code(code: str) -> str:
-    """The département of a commune code, also for codes absent from the COG (merged since):
-    ``97411`` → ``974``, ``2A004`` → ``2A``, ``31555`` → ``31``."""
-    territory = _referential().get((COMMUNE, code))
-    if territory is not None:
-        return territory.parent_code or ""
-    return code[:3] if code.startswith("97") else code[:2]
+@functools.lru_cache(maxsize=512)
+def _descendants(level: str, code: str, target_level: str) -> tuple[Territory, ...]:
+    return tuple(t for t in all_of(target_level) if _enclosing_index()[(t.level, t.code)].get(level) == code)
 
 
 def _plain_text(text: str) -> str:

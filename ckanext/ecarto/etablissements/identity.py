@@ -120,7 +120,8 @@ def establishment_type(code_nature: Optional[str], type_libelle: Optional[str]) 
         return "lycee"
     label = _plain(type_libelle)
     for key in ("ecole", "college", "lycee"):
-        if label.startswith(key):
+        # whole word: "ECOLES COMPOSEES UNIQT DE STS ET OU CPGE" (nature 400) is post-bac, not an école
+        if label == key or label.startswith(key + "_"):
             return key
     return "autre"
 

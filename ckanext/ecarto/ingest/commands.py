@@ -142,8 +142,19 @@ def load_sample(folder: Optional[str], force: bool) -> None:
             failed += 1
     click.echo(f"Total : {len(outcomes)} ressources, {_n(loaded)} lignes en base, {_n(rejected)} rejetées"
                f"{f', {failed} en échec' if failed else ''} — {time.monotonic() - started:.1f} s.")
+    _refresh_territory_aggregates()
     if failed:
         sys.exit(1)
+
+
+def _refresh_territory_aggregates() -> None:
+    """Territory pages read precomputed aggregates: build them now rather than on the first visit."""
+    from ckanext.ecarto.territoires import aggregates
+
+    started = time.monotonic()
+    with _request_context():
+        aggregates.refresh()
+    click.echo(f"Agrégats territoriaux à jour — {time.monotonic() - started:.1f} s.")
 
 
 @click.command("ingest", short_help="(Re)charge en base une ressource existante.")

@@ -434,8 +434,17 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
         if load is not None:  # what was found before the failure helps the publisher fix the file
             report.n_rows, report.n_rejected, report.rejects = 0, load.n_rejected, load.rejects
         _record_failure(engine, report, previous)
+    else:
+        _refresh_territories(engine)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _refresh_territories(engine: Engine) -> None:
+    """Per-territory aggregates follow each committed load or removal (territoires module)."""
+    from ckanext.ecarto.territoires import aggregates  # lazily, like the directory: ingest stays importable alone
+
+    aggregates.refresh_after_ingest(engine)
 
 
 def _sentence(text: str) -> str:
@@ -502,6 +511,8 @@ def drop_table(resource_id: str, *, engine: Optional[Engine] = None) -> bool:
                 savepoint.rollback()
         except ImportError:  # pragma: no cover
             pass
+    if existed or row is not None:
+        _refresh_territories(engine)
     return existed or row is not None
 
 

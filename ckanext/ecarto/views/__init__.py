@@ -6,4 +6,6 @@ from flask import Blueprint
 
 def get_blueprints() -> list[Blueprint]:
     from ckanext.ecarto.views.etablissement import etablissement
-    return [etablissement]
+    from ckanext.ecarto.views.publication import publication
+    from ckanext.ecarto.views.territoire import territoire
+    return [etablissement, publication, territoire]

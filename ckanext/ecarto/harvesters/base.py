@@ -1,0 +1,583 @@
+"""What the portal's harvesters share (ckanext-harvest gather / fetch / import).
+
+A subclass says how to list the remote datasets (``list_remote``), which files of a dataset hold
+data (``data_files``) and how a remote dataset becomes a dataset of the axis schemas
+(``package_dict``). This base does the rest, identically for every source:
+
+- **Idempotent.** The guid of a harvest object is the remote id; the CKAN dataset id and its
+  resource ids are derived from (harvester, source URL, remote id) with UUID v5, so a re-run,
+  or a source deleted and created again, updates the same dataset instead of creating another.
+- **Incremental.** Each successful import stores a fingerprint of the remote metadata (and of
+  the selection rule) on the harvest object that becomes *current*; the next gather imports only
+  the datasets whose fingerprint changed (``modified``, ``data_processed``, resources…), the
+  others get a "not modified" object. Data files are downloaded again only when their own
+  fingerprint changed (or their table is not in place), through one call per file.
+- **Disappearance.** A dataset missing from a *complete* listing is marked missing (date kept on
+  its current harvest object); once the grace period (``grace_days``, default 7) has passed it is
+  **archived**: made private (it leaves the catalogue, the pages and the aggregates, its tables
+  stay so that it can come back at once) — or deleted when the source has no organization (a
+  dataset without organization cannot be private). Reappearing at the source cancels both. An
+  incomplete listing, or a source listing no dataset at all, never marks anything missing.
+- **Errors.** Every failure is kept: catalogue problems as ``HarvestGatherError``, each
+  dataset's problems as ``HarvestObjectError``, in French, naming the dataset, the URL, what
+  happened and what to do. A failed download or load leaves the data already harvested in place
+  (the ingestion swaps tables atomically) and the dataset is tried again at the next run.
+- **Never "running" forever.** Every HTTP call has a timeout and bounded retries; a job of the
+  same source without activity for ``job_timeout`` minutes is closed with an error at the next
+  run (see also ckanext-harvest's own ``ckan.harvest.timeout``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+from ckan.lib.munge import munge_name
+
+from ckanext.harvest.harvesters.base import HarvesterBase
+from ckanext.harvest.model import (HarvestGatherError, HarvestJob, HarvestObject, HarvestObjectError,
+                                   HarvestObjectExtra)
+
+from ckanext.ecarto import ingest
+from ckanext.ecarto.harvesters import clock
+from ckanext.ecarto.harvesters.http import FetchError, HttpClient, HttpSettings
+
+log = logging.getLogger(__name__)
+
+HARVESTER_VERSION = "1"   # bump to re-import everything once after a mapping change
+
+UNCHANGED, IMPORT, MISSING, ARCHIVE = "unchanged", "import", "missing", "archive"
+
+EXTRA_ACTION = "ecarto_action"
+EXTRA_FINGERPRINT = "ecarto_fingerprint"
+EXTRA_DATA = "ecarto_data:"        # + file key: fingerprint of the data file loaded
+EXTRA_FILE = "ecarto_file:"        # + file key: temporary path between fetch and import
+EXTRA_MISSING = "ecarto_missing_since"
+EXTRA_ARCHIVED = "ecarto_archived_at"
+
+COMMON_OPTIONS = {
+    # key: (type, config option, default)
+    "timeout": (float, "ckanext.ecarto.harvest.timeout", 30.0),
+    "retries": (int, "ckanext.ecarto.harvest.retries", 3),
+    "backoff": (float, "ckanext.ecarto.harvest.backoff", 2.0),
+    "grace_days": (float, "ckanext.ecarto.harvest.grace_days", 7),
+    "max_download_mb": (float, "ckanext.ecarto.harvest.max_download_mb", 500),
+}
+AXES = ("etablissements", "connectivite", "equipement", "services_ressources", "experimentations")
+
+
+class RecordError(Exception):
+    """A remote dataset that cannot be imported as it is (French message)."""
+
+
+@dataclass
+class Remote:
+    guid: str                  # remote id (harvest object guid)
+    title: str
+    url: str                   # where a person can look at it (for messages)
+    record: dict[str, Any]     # remote metadata as published
+    rule: dict[str, Any] = field(default_factory=dict)   # selection rule of the source config
+
+
+@dataclass
+class DataFile:
+    key: str                   # stable within the dataset: the resource id derives from it
+    url: str
+    fingerprint: str
+    name: str = ""
+    suffix: str = ".csv"
+
+
+@dataclass
+class Listing:
+    remotes: list[Remote] = field(default_factory=list)
+    complete: bool = True
+    errors: list[str] = field(default_factory=list)
+    scanned: int = 0           # remote datasets seen, before the source's selection
+
+
+# --------------------------------------------------------------------------- state helpers
+
+def extras_of(obj: Optional[HarvestObject]) -> dict[str, str]:
+    if obj is None:
+        return {}
+    return {e.key: e.value for e in obj.extras}
+
+
+def set_extra(obj: HarvestObject, key: str, value: Optional[str]) -> None:
+    for extra in obj.extras:
+        if extra.key == key:
+            if value is None:
+                obj.extras.remove(extra)
+            else:
+                extra.value = value
+            return
+    if value is not None:
+        obj.extras.append(HarvestObjectExtra(key=key, value=value))
+
+
+def current_objects(source_id: str) -> dict[str, HarvestObject]:
+    objs = (model.Session.query(HarvestObject)
+            .filter(HarvestObject.harvest_source_id == source_id)
+            .filter(HarvestObject.current == True)  # noqa: E712
+            .order_by(HarvestObject.import_finished.desc().nullslast()).all())
+    found: dict[str, HarvestObject] = {}
+    for obj in objs:
+        found.setdefault(obj.guid, obj)
+    return found
+
+
+def current_object(source_id: str, guid: str) -> Optional[HarvestObject]:
+    return (model.Session.query(HarvestObject)
+            .filter(HarvestObject.harvest_source_id == source_id)
+            .filter(HarvestObject.guid == guid)
+            .filter(HarvestObject.current == True)  # noqa: E712
+            .order_by(HarvestObject.import_finished.desc().nullslast()).first())
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _parse(value: Optional[str]) -> Optional[dt.datetime]:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _fr_date(moment: dt.datetime) -> str:
+    return moment.strftime("%d/%m/%Y")
+
+
+def close_stale_jobs(source_id: str, *, exclude: Optional[str] = None,
+                     max_minutes: Optional[float] = None) -> list[str]:
+    """Close the "Running" jobs of a source without activity for `max_minutes`
+    (``ckanext.ecarto.harvest.job_timeout``): a crashed worker or a killed command must not
+    block the source for ever. Their unfinished objects are marked in error."""
+    if max_minutes is None:
+        max_minutes = float(tk.config.get("ckanext.ecarto.harvest.job_timeout") or 240)
+    now = clock.now()
+    closed: list[str] = []
+    jobs = (model.Session.query(HarvestJob).filter(HarvestJob.source_id == source_id)
+            .filter(HarvestJob.status == "Running").all())
+    for job in jobs:
+        if job.id == exclude:
+            continue
+        last = job.get_last_action_time() or job.created
+        if now - last <= dt.timedelta(minutes=max_minutes):
+            continue
+        message = (f"Moissonnage interrompu : aucune activité depuis le {last:%d/%m/%Y à %H:%M} UTC (plus de "
+                   f"{max_minutes:g} minutes). La tâche a été close automatiquement ; les jeux qu'elle n'a pas "
+                   "traités le seront au prochain moissonnage. Si cela se répète, consultez les journaux du "
+                   "serveur (processus arrêté, source trop lente).")
+        unfinished = (model.Session.query(HarvestObject).filter(HarvestObject.harvest_job_id == job.id)
+                      .filter(HarvestObject.state.in_(["WAITING", "FETCH", "IMPORT"])).all())
+        for obj in unfinished:
+            obj.state, obj.report_status = "ERROR", "errored"
+            model.Session.add(HarvestObjectError(message=message, object=obj, stage="Fetch"))
+        job.status, job.finished = "Finished", now
+        model.Session.add(HarvestGatherError(message=message, job=job))
+        model.Session.commit()
+        closed.append(job.id)
+    return closed
+
+
+# --------------------------------------------------------------------------- harvester
+
+class EcartoHarvester(HarvesterBase):
+    """Base of ``ecarto_ods`` and ``ecarto_udata`` (not a plugin by itself)."""
+
+    NAME = ""
+    TITLE = ""
+    DESCRIPTION = ""
+    VOLATILE_KEYS: tuple[str, ...] = ()   # remote keys that change without the data changing
+
+    # ------------------------------------------------------------------ subclass API
+
+    def list_remote(self, source: Any, config: dict[str, Any], http: HttpClient) -> Listing:
+        raise NotImplementedError
+
+    def data_files(self, remote: Remote, config: dict[str, Any]) -> list[DataFile]:
+        raise NotImplementedError
+
+    def package_dict(self, remote: Remote, config: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """Dataset dict for package_create/update (resources carry a ``key``, not an id)."""
+        raise NotImplementedError
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        """Raise ValueError (French) for a harvester-specific problem of the source config."""
+
+    # ------------------------------------------------------------------ IHarvester
+
+    def info(self) -> dict[str, str]:
+        return {"name": self.NAME, "title": self.TITLE, "description": self.DESCRIPTION,
+                "form_config_interface": "Text"}
+
+    def validate_config(self, config: Optional[str]) -> str:
+        parsed = self.parse_config(config)
+        return json.dumps(parsed, ensure_ascii=False, indent=2) if config else (config or "")
+
+    def parse_config(self, config: Optional[str]) -> dict[str, Any]:
+        if not config or not str(config).strip():
+            parsed: Any = {}
+        else:
+            try:
+                parsed = json.loads(config)
+            except ValueError as exc:
+                raise ValueError(f"Configuration illisible : JSON invalide ({exc}).") from exc
+        if not isinstance(parsed, dict):
+            raise ValueError("La configuration doit être un objet JSON ({…}).")
+        for key, (kind, _option, _default) in COMMON_OPTIONS.items():
+            if key in parsed:
+                try:
+                    value = kind(parsed[key])
+                except (TypeError, ValueError):
+                    raise ValueError(f"« {key} » doit être un nombre.")
+                if value < 0:
+                    raise ValueError(f"« {key} » ne peut pas être négatif.")
+        for key in ("force_all", "private"):
+            if key in parsed and not isinstance(parsed[key], bool):
+                raise ValueError(f"« {key} » doit valoir true ou false.")
+        if parsed.get("axe") is not None and parsed["axe"] not in AXES:
+            raise ValueError(f"Axe inconnu : « {parsed['axe']} ». Axes possibles : {', '.join(AXES)}.")
+        self.check_config(parsed)
+        return parsed
+
+    def option(self, config: dict[str, Any], key: str) -> Any:
+        kind, option, default = COMMON_OPTIONS[key]
+        if key in config:
+            return kind(config[key])
+        return kind(tk.config.get(option) if tk.config.get(option) not in (None, "") else default)
+
+    def http(self, config: dict[str, Any]) -> HttpClient:
+        return HttpClient(HttpSettings(
+            timeout=self.option(config, "timeout"), retries=self.option(config, "retries"),
+            backoff=self.option(config, "backoff"),
+            max_bytes=int(self.option(config, "max_download_mb") * 1024 * 1024)))
+
+    @staticmethod
+    def base_url(source: Any) -> str:
+        return (source.url or "").strip().rstrip("/")
+
+    # ------------------------------------------------------------------ ids
+
+    def package_id_for(self, source: Any, guid: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecarto-harvest:{self.NAME}:{self.base_url(source)}:{guid}"))
+
+    @staticmethod
+    def resource_id_for(package_id: str, key: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecarto-resource:{package_id}:{key}"))
+
+    def fingerprint(self, remote: Remote, config: dict[str, Any]) -> str:
+        record = {k: v for k, v in remote.record.items() if k not in self.VOLATILE_KEYS}
+        payload = json.dumps({"v": HARVESTER_VERSION, "record": record, "rule": remote.rule,
+                              "private": bool(config.get("private"))}, sort_keys=True, default=str)
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+    @staticmethod
+    def describe(remote: Remote) -> str:
+        return f"Jeu « {remote.title} » ({remote.guid}, {remote.url})"
+
+    # ------------------------------------------------------------------ gather
+
+    def gather_stage(self, harvest_job: HarvestJob) -> Optional[list[str]]:
+        source = harvest_job.source
+        try:
+            config = self.parse_config(source.config)
+        except ValueError as exc:
+            self._save_gather_error(f"Configuration de la source invalide : {exc} Corrigez-la dans la page "
+                                    "d'édition de la source, puis relancez.", harvest_job)
+            return None
+        close_stale_jobs(source.id, exclude=harvest_job.id)
+        http = self.http(config)
+        try:
+            listing = self.list_remote(source, config, http)
+        except FetchError as exc:
+            self._save_gather_error(f"Catalogue de la source illisible. {exc} Aucun jeu n'a été modifié, "
+                                    "marqué disparu ni archivé.", harvest_job)
+            return None
+        except RecordError as exc:
+            self._save_gather_error(str(exc), harvest_job)
+            return None
+        for message in listing.errors:
+            self._save_gather_error(message, harvest_job)
+
+        force = bool(config.get("force_all")) or bool(getattr(harvest_job, "ecarto_force", False))
+        current = current_objects(source.id)
+        ids: list[str] = []
+        seen: set[str] = set()
+        for remote in listing.remotes:
+            if remote.guid in seen:
+                continue
+            seen.add(remote.guid)
+            action = self._decide(source, remote, current.get(remote.guid), config, force)
+            ids.append(self._new_object(harvest_job, remote.guid, {
+                "action": action, "remote": asdict(remote), "force": force}))
+
+        if not listing.complete:
+            self._save_gather_error("Liste des jeux de la source incomplète (voir l'erreur précédente) : la "
+                                    "détection des jeux disparus est suspendue pour ce moissonnage, rien n'est "
+                                    "marqué disparu ni archivé.", harvest_job)
+        elif not listing.scanned and current:
+            self._save_gather_error(f"La source ne liste plus aucun jeu alors que {len(current)} jeux en "
+                                    "viennent : par prudence rien n'est marqué disparu. Vérifiez la sélection "
+                                    "(identifiants, mots-clés, producteur) dans la configuration de la "
+                                    "source.", harvest_job)
+        else:
+            ids.extend(self._missing(harvest_job, config, current, seen))
+        return ids
+
+    def _decide(self, source: Any, remote: Remote, cur: Optional[HarvestObject], config: dict[str, Any],
+                force: bool) -> str:
+        package = model.Package.get(self.package_id_for(source, remote.guid))
+        if cur is None or package is None or package.state != "active" or force:
+            return IMPORT
+        flags = extras_of(cur)
+        if flags.get(EXTRA_MISSING) or flags.get(EXTRA_ARCHIVED):
+            return IMPORT   # back at the source: cancels the missing mark / the archive
+        if flags.get(EXTRA_FINGERPRINT) != self.fingerprint(remote, config):
+            return IMPORT
+        return UNCHANGED
+
+    def _missing(self, job: HarvestJob, config: dict[str, Any], current: dict[str, HarvestObject],
+                 seen: set[str]) -> list[str]:
+        grace = dt.timedelta(days=self.option(config, "grace_days"))
+        now = clock.now()
+        ids: list[str] = []
+        for guid, cur in current.items():
+            if guid in seen:
+                continue
+            flags = extras_of(cur)
+            if flags.get(EXTRA_ARCHIVED):
+                continue
+            since = _parse(flags.get(EXTRA_MISSING))
+            if since is None:
+                since = now
+                set_extra(cur, EXTRA_MISSING, _iso(now))
+                cur.save()
+            package = model.Package.get(cur.package_id) if cur.package_id else None
+            action = ARCHIVE if now - since >= grace else MISSING
+            ids.append(self._new_object(job, guid, {
+                "action": action, "missing_since": _iso(since), "package_id": cur.package_id,
+                "title": package.title if package else guid,
+                "archive_on": _iso(since + grace)}))
+        return ids
+
+    @staticmethod
+    def _new_object(job: HarvestJob, guid: str, content: dict[str, Any]) -> str:
+        obj = HarvestObject(guid=guid, job=job, content=json.dumps(content, ensure_ascii=False, default=str))
+        obj.extras = [HarvestObjectExtra(key=EXTRA_ACTION, value=content["action"])]
+        obj.save()
+        return obj.id
+
+    # ------------------------------------------------------------------ fetch
+
+    def fetch_stage(self, harvest_object: HarvestObject) -> Any:
+        content = json.loads(harvest_object.content or "{}")
+        action = content.get("action")
+        if action in (UNCHANGED, MISSING):
+            return "unchanged"
+        if action == ARCHIVE:
+            return True
+        source = harvest_object.source
+        remote = Remote(**content["remote"])
+        try:
+            config = self.parse_config(source.config)
+            files = self.data_files(remote, config)
+        except (ValueError, RecordError) as exc:
+            self._save_object_error(f"{self.describe(remote)} : {exc}", harvest_object, "Fetch")
+            return False
+        http = self.http(config)
+        previous = extras_of(current_object(source.id, remote.guid))
+        package_id = self.package_id_for(source, remote.guid)
+        for data in files:
+            resource_id = self.resource_id_for(package_id, data.key)
+            if (not content.get("force") and previous.get(EXTRA_DATA + data.key) == data.fingerprint
+                    and _table_in_place(resource_id)):
+                set_extra(harvest_object, EXTRA_DATA + data.key, data.fingerprint)
+                continue
+            try:
+                path = http.download(data.url, suffix=data.suffix)
+            except FetchError as exc:
+                self._save_object_error(
+                    f"{self.describe(remote)} : données « {data.name or data.key} » non téléchargées. {exc}",
+                    harvest_object, "Fetch")
+                continue
+            set_extra(harvest_object, EXTRA_FILE + data.key, json.dumps(
+                {"path": path, "fingerprint": data.fingerprint, "name": data.name, "url": data.url}))
+        harvest_object.save()
+        return True
+
+    # ------------------------------------------------------------------ import
+
+    def import_stage(self, harvest_object: HarvestObject) -> Any:
+        content = json.loads(harvest_object.content or "{}")
+        action = content.get("action")
+        if action in (UNCHANGED, MISSING):
+            return "unchanged"
+        if action == ARCHIVE:
+            return self._archive(harvest_object, content)
+        files = {k[len(EXTRA_FILE):]: json.loads(v) for k, v in extras_of(harvest_object).items()
+                 if k.startswith(EXTRA_FILE)}
+        try:
+            return self._import(harvest_object, content, files)
+        finally:
+            for info in files.values():
+                try:
+                    os.unlink(info["path"])
+                except OSError:
+                    pass
+            for key in files:
+                set_extra(harvest_object, EXTRA_FILE + key, None)
+            harvest_object.save()
+
+    def _import(self, obj: HarvestObject, content: dict[str, Any], files: dict[str, dict[str, Any]]) -> bool:
+        source = obj.source
+        remote = Remote(**content["remote"])
+        try:
+            config = self.parse_config(source.config)
+            pkg = self.package_dict(remote, config, self.base_url(source))
+        except (ValueError, RecordError) as exc:
+            self._save_object_error(f"{self.describe(remote)} : {exc}", obj, "Import")
+            return False
+        saved = self._save_package(obj, remote, pkg, config)
+        if saved is None:
+            return False
+        ok = True
+        names = {r["id"]: r.get("name") or r["id"] for r in saved.get("resources", [])}
+        for key, info in files.items():
+            resource_id = self.resource_id_for(saved["id"], key)
+            if resource_id not in names:
+                continue
+            report = ingest.ingest_resource(resource_id, info["path"])
+            if report.status == "error":
+                ok = False
+                self._save_object_error(
+                    f"{self.describe(remote)} : données de la ressource « {names[resource_id]} » ({info['url']}) "
+                    f"non chargées. {report.message} Que faire : vérifiez le fichier à la source ; si une "
+                    "colonne a été renommée, corrigez « uai_column » / « commune_column » dans la "
+                    "configuration de la source.", obj, "Import")
+            else:
+                set_extra(obj, EXTRA_DATA + key, info["fingerprint"])
+        errored = model.Session.query(HarvestObjectError).filter(
+            HarvestObjectError.harvest_object_id == obj.id).count() > 0
+        if ok and not errored:
+            set_extra(obj, EXTRA_FINGERPRINT, self.fingerprint(remote, config))
+        obj.save()
+        return ok and not errored
+
+    def _context(self) -> dict[str, Any]:
+        return {"model": model, "session": model.Session, "user": self._get_user_name(),
+                "ignore_auth": True, ingest.SKIP_FLAG: True}
+
+    def _save_package(self, obj: HarvestObject, remote: Remote, pkg: dict[str, Any],
+                      config: dict[str, Any]) -> Optional[dict[str, Any]]:
+        source = obj.source
+        package_id = self.package_id_for(source, remote.guid)
+        source_package = model.Package.get(source.id)
+        owner_org = source_package.owner_org if source_package is not None else None
+        pkg = dict(pkg)
+        pkg["id"] = package_id
+        pkg["type"] = "dataset"
+        if owner_org:
+            pkg["owner_org"] = owner_org
+        pkg["private"] = bool(config.get("private")) if owner_org else False
+        resources = []
+        for res in pkg.get("resources", []):
+            res = dict(res)
+            res["id"] = self.resource_id_for(package_id, res.pop("key"))
+            resources.append({k: v for k, v in res.items() if v not in (None, "")})
+        pkg["resources"] = resources
+        existing = model.Package.get(package_id)
+        previous_resources = {r.id for r in existing.resources} if existing is not None else set()
+        context = self._context()
+        try:
+            if existing is not None:
+                pkg["name"] = existing.name
+                pkg["state"] = "active"
+                model.Session.query(HarvestObject).filter(HarvestObject.package_id == package_id) \
+                    .filter(HarvestObject.id != obj.id).update({"current": False}, synchronize_session=False)
+                obj.package_id, obj.current = package_id, True
+                obj.add()
+                model.Session.flush()
+                saved = tk.get_action("package_update")(context, pkg)
+            else:
+                ideal = munge_name(pkg.get("name") or pkg.get("title") or remote.guid)[:90] or "jeu-moissonne"
+                pkg["name"] = self._ensure_name_is_unique(ideal)
+                obj.package_id, obj.current = package_id, True
+                obj.add()
+                model.Session.execute(sa.text("SET CONSTRAINTS harvest_object_package_id_fkey DEFERRED"))
+                model.Session.flush()
+                saved = tk.get_action("package_create")(context, pkg)
+            model.Session.commit()
+        except tk.ValidationError as exc:
+            model.Session.rollback()
+            summary = "; ".join(f"{k} : {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                                for k, v in (exc.error_dict or {}).items())
+            self._save_object_error(
+                f"{self.describe(remote)} : métadonnées refusées par le schéma du portail ({summary}). "
+                "Que faire : précisez la valeur attendue (axe, millésime, territoire…) dans la règle de ce jeu "
+                "de la configuration de la source.", obj, "Import")
+            return None
+        except Exception as exc:  # noqa: BLE001 - recorded on the object, the job goes on
+            model.Session.rollback()
+            log.exception("Import de %s", remote.guid)
+            self._save_object_error(f"{self.describe(remote)} : enregistrement impossible ({exc}). "
+                                    "Consultez les journaux du serveur.", obj, "Import")
+            return None
+        kept = {r["id"] for r in saved.get("resources", [])}
+        for resource_id in previous_resources - kept:
+            ingest.drop_resource(resource_id)   # package_update does not call the resource hooks
+        return saved
+
+    def _archive(self, obj: HarvestObject, content: dict[str, Any]) -> bool:
+        source = obj.source
+        cur = current_object(source.id, obj.guid)
+        package_id = content.get("package_id")
+        package = model.Package.get(package_id) if package_id else None
+        title = content.get("title") or obj.guid
+        try:
+            if package is not None and package.state == "active":
+                if package.owner_org:
+                    tk.get_action("package_patch")(self._context(), {"id": package_id, "private": True})
+                else:
+                    tk.get_action("package_delete")(self._context(), {"id": package_id})
+        except Exception as exc:  # noqa: BLE001
+            model.Session.rollback()
+            log.exception("Archivage de %s", obj.guid)
+            self._save_object_error(
+                f"Jeu « {title} » ({obj.guid}) : disparu de la source depuis le "
+                f"{_fr_date(_parse(content['missing_since']) or clock.now())}, mais son archivage a échoué "
+                f"({exc}). Il sera retenté au prochain moissonnage.", obj, "Import")
+            return False
+        if cur is not None:
+            set_extra(cur, EXTRA_ARCHIVED, _iso(clock.now()))
+            cur.save()
+        obj.package_id = package_id
+        obj.current = False
+        obj.save()
+        return True
+
+
+def _table_in_place(resource_id: str) -> bool:
+    row = ingest.status(resource_id)
+    return bool(row and row.get("status") == "ok" and row.get("table_name"))
+
+
+def missing_summary(content: dict[str, Any]) -> str:
+    """The CLI's line for a dataset in its grace period."""
+    since = _parse(content.get("missing_since"))
+    until = _parse(content.get("archive_on"))
+    return (f"Jeu « {content.get('title')} » absent de la source depuis le "
+            f"{_fr_date(since) if since else '?'} : il sera archivé le {_fr_date(until) if until else '?'} "
+            "s'il ne réapparaît pas.")

@@ -1,0 +1,101 @@
+"""Click commands of the harvesters (registered on the `ckan ecarto` group in ``cli.py``):
+`harvest SOURCE` and `harvest-source-create`."""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import Any, Callable, Iterator, Optional
+
+import click
+
+SOURCE_TYPES = ("ecarto_ods", "ecarto_udata", "ckan")
+
+
+@contextlib.contextmanager
+def _request_context() -> Iterator[None]:
+    app = click.get_current_context().meta.get("flask_app")
+    if app is None:
+        yield
+        return
+    with app.test_request_context():
+        yield
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    with click.progressbar(length=max(total, 1), label="Jeux de données", show_pos=True,
+                           file=sys.stderr, item_show_func=lambda item: item) as bar:
+        def advance(guid: str) -> None:
+            bar.current_item = guid[:40]
+            bar.update(1)
+        yield advance
+
+
+@click.command("harvest", short_help="Moissonne une source maintenant (collecte, téléchargement, import).")
+@click.argument("source")
+@click.option("--force", is_flag=True, help="Réimporter tous les jeux, même inchangés.")
+def harvest(source: str, force: bool) -> None:
+    """Moissonne la source SOURCE (identifiant ou nom) dans ce processus : liste les jeux de la
+    source, importe ceux qui ont changé, archive ceux disparus depuis plus que le délai de grâce,
+    puis affiche le bilan et chaque erreur."""
+    from ckanext.ecarto.harvesters.run import RunError, run_source
+
+    click.echo(f"Moissonnage de « {source} »…")
+    try:
+        with _request_context():
+            summary = run_source(source, force=force, progress=_progress)
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for job_id in summary.closed_jobs:
+        click.echo(f"Tâche bloquée {job_id} close (aucune activité depuis trop longtemps).")
+    click.echo(f"Créés : {summary.created}   mis à jour : {summary.updated}   inchangés : {summary.unchanged}   "
+               f"disparus (délai de grâce) : {summary.missing}   archivés : {summary.archived}   "
+               f"en erreur : {summary.errored}")
+    for note in summary.missing_notes:
+        click.echo(f"  {note}")
+    if summary.gather_errors or summary.object_errors:
+        click.echo(f"Erreurs ({summary.errors}) :")
+        for message in summary.gather_errors:
+            click.echo(f"  - [source] {message}")
+        for guid, message in summary.object_errors:
+            click.echo(f"  - [{guid}] {message}")
+    click.echo(f"Tâche {summary.job_id} : {summary.status}.")
+    if summary.errors:
+        sys.exit(1)
+
+
+@click.command("harvest-source-create", short_help="Crée une source de moissonnage eCarto.")
+@click.argument("name")
+@click.argument("url")
+@click.option("--type", "source_type", type=click.Choice(SOURCE_TYPES), required=True,
+              help="Moissonneur : ecarto_ods (Opendatasoft), ecarto_udata (data.gouv.fr), ckan.")
+@click.option("--title", help="Titre de la source (par défaut : NAME).")
+@click.option("--organization", help="Organisation propriétaire des jeux moissonnés (nom ou id).")
+@click.option("--config", "config", help="Configuration JSON (texte, ou @fichier.json).")
+@click.option("--frequency", default="MANUAL",
+              type=click.Choice(["MANUAL", "DAILY", "WEEKLY", "BIWEEKLY", "MONTHLY", "ALWAYS"]))
+def harvest_source_create(name: str, url: str, source_type: str, title: Optional[str],
+                          organization: Optional[str], config: Optional[str], frequency: str) -> None:
+    """Crée la source NAME (URL du portail distant) ; la configuration est vérifiée par le
+    moissonneur avant l'enregistrement."""
+    import ckan.plugins.toolkit as tk
+
+    if config and config.startswith("@"):
+        with open(config[1:], encoding="utf-8") as f:
+            config = f.read()
+    data: dict[str, Any] = {"name": name, "url": url, "source_type": source_type, "title": title or name,
+                            "frequency": frequency, "config": config or ""}
+    with _request_context():
+        if organization:
+            data["owner_org"] = tk.get_action("organization_show")({"ignore_auth": True},
+                                                                    {"id": organization})["id"]
+        user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+        try:
+            source = tk.get_action("harvest_source_create")({"user": user, "ignore_auth": True}, data)
+        except tk.ValidationError as exc:
+            raise click.ClickException(f"Source refusée : {json.dumps(exc.error_dict, ensure_ascii=False)}")
+    click.echo(f"Source « {source['name']} » créée ({source['id']}) : `ckan ecarto harvest {source['name']}`.")
+
+
+COMMANDS = (harvest, harvest_source_create)

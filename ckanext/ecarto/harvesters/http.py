@@ -1,0 +1,212 @@
+"""HTTP access of the harvesters: timeouts, retries with exponential backoff, size limits, and
+French messages that say which URL failed, what happened and what to do.
+
+Retried: connection errors, timeouts, HTTP 429 and 5xx (the remote portal may recover).
+Not retried: other HTTP 4xx (a wrong identifier or URL stays wrong), malformed JSON.
+The total time of a failing call is bounded by ``retries × timeout + backoff × (2^retries − 1)``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import requests
+
+USER_AGENT = "ckanext-ecarto-harvester (+https://github.com/)"
+
+
+class FetchError(Exception):
+    """A remote call that failed for good (French message: what, where, what to do)."""
+
+    def __init__(self, message: str, *, url: str, status: Optional[int] = None):
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+@dataclass
+class HttpSettings:
+    timeout: float = 30.0      # seconds, per call (connect and read)
+    retries: int = 3           # attempts after the first one
+    backoff: float = 2.0       # seconds before the first retry, doubled each time
+    max_bytes: int = 500 * 1024 * 1024
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+class HttpClient:
+    def __init__(self, settings: HttpSettings, *, sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    # ------------------------------------------------------------------ core
+
+    def _attempts(self) -> int:
+        return max(0, int(self.settings.retries)) + 1
+
+    def _get(self, url: str, params: Optional[dict[str, Any]] = None, *, stream: bool = False) -> requests.Response:
+        """GET with retries; returns a 2xx response or raises FetchError."""
+        attempts = self._attempts()
+        last_problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(self.settings.backoff * (2 ** (attempt - 1)))
+            try:
+                response = self.session.get(url, params=params, stream=stream,
+                                            timeout=self.settings.timeout)
+            except requests.Timeout:
+                last_problem = "timeout"
+                continue
+            except requests.ConnectionError as exc:
+                last_problem = f"connexion impossible ({_short(exc)})"
+                continue
+            except requests.RequestException as exc:
+                raise FetchError(f"Requête invalide vers {url} : {_short(exc)}. Vérifiez l'URL de la "
+                                 "source dans sa configuration.", url=url) from exc
+            if response.status_code == 429 or response.status_code >= 500:
+                last_problem = f"HTTP {response.status_code}"
+                response.close()
+                continue
+            if response.status_code >= 400:
+                response.close()
+                raise FetchError(_client_error_message(response.url or url, response.status_code),
+                                 url=url, status=response.status_code)
+            return response
+        raise FetchError(_retry_message(_full_url(url, params), last_problem, attempts, self.settings.timeout),
+                         url=url, status=int(last_problem[5:]) if last_problem.startswith("HTTP ") else None)
+
+    # ------------------------------------------------------------------ API
+
+    def get_json(self, url: str, params: Optional[dict[str, Any]] = None) -> Any:
+        response = self._get(url, params)
+        full = response.url or url
+        try:
+            return response.json()
+        except (ValueError, requests.JSONDecodeError) as exc:
+            snippet = response.text[:80].replace("\n", " ")
+            raise FetchError(
+                f"Réponse illisible de {full} : ce n'est pas du JSON valide ({_short(exc)} ; début de la "
+                f"réponse : « {snippet} »). Le portail distant renvoie peut-être une page d'erreur ou "
+                "une réponse tronquée : réessayez plus tard, et vérifiez l'URL de la source.",
+                url=full) from exc
+        finally:
+            response.close()
+
+    def download(self, url: str, *, suffix: str = "") -> str:
+        """Stream `url` to a temporary file (the caller removes it). A transfer that stops before
+        the announced length, or a file over the size limit, is an error: a partial file is never
+        handed to the ingestion."""
+        attempts = self._attempts()
+        last: Optional[FetchError] = None
+        for attempt in range(attempts):
+            if attempt:
+                self.sleep(self.settings.backoff * (2 ** (attempt - 1)))
+            try:
+                return self._download_once(url, suffix)
+            except _Truncated as exc:
+                last = FetchError(
+                    f"Téléchargement incomplet de {url} : {_n(exc.got)} octets reçus sur "
+                    f"{_n(exc.expected)} annoncés (connexion interrompue, {attempts} tentative"
+                    f"{'s' if attempts > 1 else ''}). Rien n'a été chargé : la version déjà en base reste "
+                    "en place et le prochain moissonnage réessaiera.", url=url)
+            except _TransferFailed as exc:
+                last = FetchError(
+                    f"Téléchargement interrompu de {url} ({exc.detail}, {attempts} tentative"
+                    f"{'s' if attempts > 1 else ''}). Rien n'a été chargé : la version déjà en base reste "
+                    "en place et le prochain moissonnage réessaiera.", url=url)
+        assert last is not None
+        raise last
+
+    def _download_once(self, url: str, suffix: str) -> str:
+        # connection errors, timeouts and 5xx are retried in _get; `download` retries broken transfers
+        response = self._get(url, stream=True)
+        expected = response.headers.get("Content-Length")
+        expected_n = int(expected) if expected and expected.isdigit() else None
+        limit = self.settings.max_bytes
+        fd, path = tempfile.mkstemp(prefix="ecarto-harvest-", suffix=suffix)
+        got = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                try:
+                    for block in response.raw.stream(1 << 20, decode_content=True):
+                        got += len(block)
+                        if got > limit:
+                            raise FetchError(
+                                f"Fichier trop volumineux à {url} : plus de {_n(limit // (1024 * 1024))} Mo. "
+                                "Augmentez « max_download_mb » dans la configuration de la source, ou "
+                                "filtrez l'export.", url=url)
+                        out.write(block)
+                except FetchError:
+                    raise
+                except Exception as exc:  # urllib3 ProtocolError / IncompleteRead / read timeout
+                    raw_got = response.raw.tell() if hasattr(response.raw, "tell") else got
+                    if expected_n is not None and raw_got < expected_n:
+                        raise _Truncated(raw_got, expected_n) from exc
+                    raise _TransferFailed(_short(exc)) from exc
+            raw_got = response.raw.tell() if hasattr(response.raw, "tell") else got
+            if expected_n is not None and raw_got < expected_n:
+                raise _Truncated(raw_got, expected_n)
+        except BaseException:
+            os.unlink(path)
+            raise
+        finally:
+            response.close()
+        return path
+
+
+class _Truncated(Exception):
+    def __init__(self, got: int, expected: int):
+        super().__init__(f"{got}/{expected}")
+        self.got, self.expected = got, expected
+
+
+class _TransferFailed(Exception):
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return text[:200]
+
+
+def _full_url(url: str, params: Optional[dict[str, Any]]) -> str:
+    if not params:
+        return url
+    return requests.Request("GET", url, params=params).prepare().url or url
+
+
+def _retry_message(url: str, problem: str, attempts: int, timeout: float) -> str:
+    tries = f"{attempts} tentative{'s' if attempts > 1 else ''}"
+    if problem == "timeout":
+        return (f"Délai dépassé : {url} n'a pas répondu en {timeout:g} s ({tries}). Le portail distant est "
+                "lent ou indisponible : réessayez plus tard, ou augmentez « timeout » dans la configuration "
+                "de la source.")
+    if problem.startswith("HTTP 429"):
+        return (f"Trop de requêtes : {url} a répondu HTTP 429 ({tries}). Le quota d'appels du portail est "
+                "atteint : relancez le moissonnage plus tard (data.education.gouv.fr autorise 5 000 appels "
+                "anonymes par jour).")
+    if problem.startswith("HTTP "):
+        return (f"Erreur du serveur distant : {url} a répondu {problem} ({tries}). Le problème est du côté "
+                "du portail distant : réessayez plus tard ; s'il persiste, signalez-le à son producteur.")
+    return (f"Serveur injoignable : {url} — {problem} ({tries}). Vérifiez l'URL de la source et l'accès "
+            "réseau du serveur CKAN, puis relancez le moissonnage.")
+
+
+def _client_error_message(url: str, status: int) -> str:
+    if status == 404:
+        return (f"Introuvable : {url} a répondu HTTP 404. Le jeu ou le fichier a peut-être été renommé ou "
+                "supprimé à la source : vérifiez l'identifiant dans la configuration de la source.")
+    if status in (401, 403):
+        return (f"Accès refusé : {url} a répondu HTTP {status}. Le jeu est peut-être privé ou demande une "
+                "clé d'API : vérifiez ses droits d'accès à la source.")
+    return (f"Requête refusée : {url} a répondu HTTP {status}. Vérifiez l'URL et les paramètres de la "
+            "configuration de la source.")

@@ -1,0 +1,324 @@
+"""Publication by the collectivités (issue 7): validate a file for an axis, then publish it as a
+resource of one of their datasets and ingest it like harvested data.
+
+Actions:
+
+- ``ecarto_validate_resource``: the validation report of an upload, a URL or an existing
+  resource, for an axis (given, or the dataset's);
+- ``ecarto_publish_resource``: validate an upload or URL and, only when the report has no
+  blocking error, create (or replace) the resource and ingest it. A refused file raises a
+  ValidationError carrying the report; nothing of the dataset changes.
+
+The web pages (views/publication.py) use the same functions with a staging step in between, so
+the publisher reads the report before confirming.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from typing import Any, Optional
+
+import ckan.plugins.toolkit as tk
+from ckan.types import AuthResult, Context, DataDict
+
+from ckanext.ecarto import ingest
+from ckanext.ecarto.logic import access
+from ckanext.ecarto.validation import staging, tableschema, validate_file
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".csv": "CSV", ".tsv": "TSV", ".txt": "CSV", ".xlsx": "XLSX", ".json": "JSON", ".jsonl": "JSON"}
+
+
+# --------------------------------------------------------------------------- settings
+
+def max_bytes() -> int:
+    """Largest file accepted for publication: ``ckanext.ecarto.publication_max_bytes``, else
+    CKAN's ``ckan.max_resource_size`` (MB)."""
+    configured = tk.config.get("ckanext.ecarto.publication_max_bytes")
+    if configured:
+        return int(configured)
+    return int(tk.config.get("ckan.max_resource_size") or 10) * 1024 * 1024
+
+
+def sync_limit() -> int:
+    return int(tk.config.get("ckanext.ecarto.ingest_sync_max_bytes") or 20 * 1024 * 1024)
+
+
+def dataset_axe(package: dict[str, Any]) -> Optional[str]:
+    axe = package.get("axe")
+    return axe if axe in tableschema.available_axes() else None
+
+
+def _reader(context: Context) -> access.Reader:
+    return access.reader_for(context.get("user"))
+
+
+# --------------------------------------------------------------------------- files in
+
+def _format_for(filename: str) -> str:
+    return FORMATS.get(os.path.splitext(filename.lower())[1], "CSV")
+
+
+def _filename_from_url(url: str) -> str:
+    name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return staging.safe_filename(name or "donnees.csv")
+
+
+def stage_input(data_dict: DataDict, *, package_id: str, user: str,
+                resource_id: Optional[str] = None) -> staging.Staged:
+    """Stage the ``upload`` (a file) or ``url`` of a request. Raises ValidationError when
+    neither is given or the URL cannot be fetched."""
+    upload = data_dict.get("upload")
+    url = (data_dict.get("url") or "").strip()
+    options = {k: (data_dict.get(k) or "").strip() or None for k in ("uai_column", "commune_column")}
+    limit = max_bytes()
+    if upload is not None and hasattr(upload, "stream") and getattr(upload, "filename", None):
+        return staging.create(upload.stream, filename=upload.filename, package_id=package_id, user=user,
+                              max_bytes=limit, resource_id=resource_id, options=options)
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise tk.ValidationError({"url": [tk._("Adresse invalide : elle doit commencer par http:// ou https://.")]})
+        try:
+            import requests
+            with requests.get(url, stream=True, timeout=(10, 120)) as response:
+                response.raise_for_status()
+                response.raw.decode_content = True
+                return staging.create(response.raw, filename=_filename_from_url(url), package_id=package_id,
+                                      user=user, max_bytes=limit, source_url=url, resource_id=resource_id,
+                                      options=options)
+        except requests.RequestException as exc:
+            raise tk.ValidationError({"url": [tk._("Téléchargement impossible : {error}").format(error=exc)]})
+    raise tk.ValidationError({"upload": [tk._("Déposez un fichier (CSV ou XLSX) ou indiquez son adresse (URL).")]})
+
+
+def validate_staged(staged: staging.Staged, axe: str, reader: access.Reader) -> dict[str, Any]:
+    """Validate a staged file and keep the report with it."""
+    report = validate_file(staged.path, axe, filename=staged.filename,
+                           uai_column=staged.options.get("uai_column"),
+                           commune_column=staged.options.get("commune_column"),
+                           reader=reader, max_bytes=max_bytes())
+    if staged.source_url:
+        report["file"]["url"] = staged.source_url
+    staged.report = report
+    staging.save(staged)
+    return report
+
+
+# --------------------------------------------------------------------------- publishing
+
+def publish_staged(context: Context, staged: staging.Staged, *, name: Optional[str] = None,
+                   description: Optional[str] = None) -> dict[str, Any]:
+    """Create or replace the resource from a staged file whose report has no blocking error,
+    then ingest it. Returns {"resource", "ingest", "package"}."""
+    report = staged.report
+    if not report or report.get("blocking"):
+        raise tk.ValidationError({"fichier": [tk._("Ce fichier a des erreurs bloquantes : il ne peut pas être publié.")]})
+    user = context.get("user")
+    package = tk.get_action("package_show")({"user": user}, {"id": staged.package_id})
+    key = report.get("key") or {}
+    fields: dict[str, Any] = {
+        "name": (name or "").strip() or os.path.splitext(staged.filename)[0],
+        "format": _format_for(staged.filename),
+        "uai_column": key.get("column") if key.get("kind") == "uai" else "",
+        "commune_column": key.get("column") if key.get("kind") == "commune" else "",
+    }
+    if description is not None:
+        fields["description"] = description
+    action_context = {"user": user, ingest.SKIP_FLAG: True}
+    stream = None
+    try:
+        if staged.source_url:
+            fields.update(url=staged.source_url, url_type="")
+        else:
+            from werkzeug.datastructures import FileStorage
+            stream = open(staged.path, "rb")
+            fields.update(url=staged.filename, upload=FileStorage(stream=stream, filename=staged.filename))
+        if staged.resource_id:
+            resource = tk.get_action("resource_patch")(action_context, {"id": staged.resource_id, **fields})
+        else:
+            resource = tk.get_action("resource_create")(action_context, {"package_id": package["id"], **fields})
+    finally:
+        if stream is not None:
+            stream.close()
+    if package.get("state") == "draft":
+        # the dataset form's second step: a dataset becomes visible with its first data
+        tk.get_action("package_patch")({"user": user}, {"id": package["id"], "state": "active"})
+    ingest_report = _ingest(resource["id"], staged)
+    staging.discard(staged.token)
+    return {"resource": resource, "ingest": ingest_report, "package": package["name"]}
+
+
+def _ingest(resource_id: str, staged: staging.Staged) -> dict[str, Any]:
+    """Load the validated bytes now (small files) or in a background job (large ones)."""
+    if staged.size <= sync_limit():
+        return ingest.ingest_resource(resource_id, staged.path, force=True).as_dict()
+    job = tk.enqueue_job(ingest.ingest_job, [resource_id, True], title=f"eCarto : chargement de {resource_id}",
+                         rq_kwargs={"timeout": 3600})
+    return {"queued": True, "job_id": job.id, "status": "queued",
+            "message": "Fichier volumineux : chargement en base en arrière-plan."}
+
+
+def pages_of(resource_id: str, reader: access.Reader, limit: int = 10) -> list[dict[str, Any]]:
+    """Establishment pages that now show a published resource: (uai, nom) of its UAIs the
+    directory knows, for the links after publication."""
+    import sqlalchemy as sa
+    from ckan.model import meta
+
+    from ckanext.ecarto.etablissements import directory
+
+    row = ingest.status(resource_id)
+    if not row or row.get("status") != "ok" or row.get("key_kind") != "uai" or not row.get("table_name"):
+        return []
+    with meta.engine.connect() as conn:
+        if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": directory.table_name()}).scalar():
+            return []
+        sql = sa.text(f"""
+            SELECT t._key AS uai, min(s.nom) AS nom, min(t._row) AS first_row
+            FROM {row['table_name']} t
+            JOIN {directory.table_name()} s ON s.uai = t._key
+            JOIN package p ON p.id = s.package_id
+            WHERE {access.readable_packages_sql('p')}
+            GROUP BY t._key ORDER BY first_row LIMIT :limit""")
+        return [dict(r) for r in conn.execute(sql, {"limit": limit, **access.reader_params(reader)}).mappings()]
+
+
+# --------------------------------------------------------------------------- actions
+
+def _axe_for(context: Context, data_dict: DataDict) -> str:
+    axe = (data_dict.get("axe") or "").strip()
+    if not axe:
+        package_id = data_dict.get("package_id")
+        if not package_id and data_dict.get("id"):
+            package_id = tk.get_action("resource_show")(context, {"id": data_dict["id"]})["package_id"]
+        if package_id:
+            axe = dataset_axe(tk.get_action("package_show")(context, {"id": package_id})) or ""
+    if axe not in tableschema.available_axes():
+        raise tk.ValidationError({"axe": [tk._("Axe inconnu ou manquant. Axes possibles : {axes}.").format(
+            axes=", ".join(tableschema.available_axes()))]})
+    return axe
+
+
+def ecarto_validate_resource(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """The validation report of a file for an axis, as the publication pages show it.
+
+    :param upload: the file (multipart upload), or
+    :param url: its address, or
+    :param id: an existing resource (its stored file or URL)
+    :param axe: the axis (default: the dataset's, from ``package_id`` or the resource)
+    :param package_id: the dataset the file is meant for (optional)
+    :param uai_column: the UAI column when it is not detected (optional)
+    :param commune_column: the commune code column (optional)
+    :returns: the report (``valid``, ``blocking``, ``verdict``, ``summary``, ``file``, ``key``,
+        ``uai``, ``schema``, ``preview``, ``errors``, ``warnings``, ``infos``…)
+    """
+    tk.check_access("ecarto_validate_resource", context, data_dict)
+    axe = _axe_for(context, data_dict)
+    user = context.get("user") or ""
+    reader = _reader(context)
+    if data_dict.get("id") and not data_dict.get("upload") and not data_dict.get("url"):
+        return _validate_existing(context, data_dict, axe, reader)
+    staged = stage_input(data_dict, package_id=data_dict.get("package_id") or "", user=user)
+    try:
+        return validate_staged(staged, axe, reader)
+    finally:
+        staging.discard(staged.token)
+
+
+def _validate_existing(context: Context, data_dict: DataDict, axe: str, reader: access.Reader) -> dict[str, Any]:
+    resource = tk.get_action("resource_show")(context, {"id": data_dict["id"]})
+    path, temporary = ingest.local_copy(resource)
+    try:
+        if path is None:
+            url = resource.get("url") or ""
+            staged = stage_input({"url": url, **{k: data_dict.get(k) for k in ("uai_column", "commune_column")}},
+                                 package_id=resource["package_id"], user=context.get("user") or "")
+            try:
+                return validate_staged(staged, axe, reader)
+            finally:
+                staging.discard(staged.token)
+        return validate_file(path, axe, filename=os.path.basename(resource.get("url") or path),
+                             uai_column=data_dict.get("uai_column") or resource.get("uai_column") or None,
+                             commune_column=data_dict.get("commune_column") or resource.get("commune_column") or None,
+                             reader=reader, max_bytes=max_bytes())
+    finally:
+        if temporary and path:
+            os.unlink(path)
+
+
+def ecarto_publish_resource(context: Context, data_dict: DataDict) -> dict[str, Any]:
+    """Validate a file and publish it only when its report has no blocking error.
+
+    :param package_id: the dataset (its axis decides the schema)
+    :param upload: the file (multipart upload), or
+    :param url: its address
+    :param resource_id: the resource to replace (default: a new resource)
+    :param name: the resource's name (default: the file name)
+    :param description: the resource's description (optional)
+    :param uai_column: the UAI column when it is not detected (optional)
+    :returns: {"resource", "report", "ingest", "package"}; a refused file raises a
+        ValidationError whose ``rapport`` holds the report, and changes nothing
+    """
+    package_id = tk.get_or_bust(data_dict, "package_id")
+    tk.check_access("ecarto_publish_resource", context, data_dict)
+    package = tk.get_action("package_show")(context, {"id": package_id})
+    axe = dataset_axe(package)
+    if axe is None:
+        raise tk.ValidationError({"axe": [tk._("Le jeu de données n'a pas d'axe : choisissez-en un avant de publier.")]})
+    resource_id = data_dict.get("resource_id") or None
+    if resource_id:
+        resource = tk.get_action("resource_show")(context, {"id": resource_id})
+        if resource["package_id"] != package["id"]:
+            raise tk.ValidationError({"resource_id": [tk._("Cette ressource appartient à un autre jeu de données.")]})
+    staged = stage_input(data_dict, package_id=package["id"], user=context.get("user") or "", resource_id=resource_id)
+    try:
+        report = validate_staged(staged, axe, _reader(context))
+        if report["blocking"]:
+            raise tk.ValidationError({"fichier": [report["summary"]], "rapport": [report]})
+        outcome = publish_staged(context, staged, name=data_dict.get("name"), description=data_dict.get("description"))
+    finally:
+        staging.discard(staged.token)
+    return {**outcome, "report": report}
+
+
+# --------------------------------------------------------------------------- auth
+
+def validate_auth(context: Context, data_dict: DataDict) -> AuthResult:
+    """Any logged-in user may have a file checked (CKAN refuses anonymous callers before this);
+    an existing resource needs read access, a dataset named needs edit access."""
+    try:
+        if data_dict.get("id"):
+            tk.check_access("resource_show", context, {"id": data_dict["id"]})
+        if data_dict.get("package_id"):
+            tk.check_access("package_update", context, {"id": data_dict["package_id"]})
+    except tk.NotAuthorized:
+        return {"success": False, "msg": tk._("Vous n'avez pas accès à ce jeu de données.")}
+    except tk.ObjectNotFound:
+        return {"success": False, "msg": tk._("Jeu de données ou ressource introuvable.")}
+    return {"success": True}
+
+
+def publish_auth(context: Context, data_dict: DataDict) -> AuthResult:
+    """Publishing is adding or replacing a resource: editors and admins of the dataset's
+    organization (CKAN's own rules)."""
+    try:
+        if data_dict.get("resource_id"):
+            tk.check_access("resource_update", context, {"id": data_dict["resource_id"]})
+        else:
+            tk.check_access("resource_create", context, {"package_id": data_dict.get("package_id")})
+    except tk.NotAuthorized:
+        return {"success": False, "msg": tk._("Seuls les membres (éditeurs ou administrateurs) de l'organisation "
+                                              "productrice peuvent publier dans ce jeu de données.")}
+    except tk.ObjectNotFound:
+        return {"success": False, "msg": tk._("Jeu de données ou ressource introuvable.")}
+    return {"success": True}
+
+
+def get_actions() -> dict[str, Any]:
+    return {"ecarto_validate_resource": ecarto_validate_resource,
+            "ecarto_publish_resource": ecarto_publish_resource}
+
+
+def get_auth_functions() -> dict[str, Any]:
+    return {"ecarto_validate_resource": validate_auth, "ecarto_publish_resource": publish_auth}

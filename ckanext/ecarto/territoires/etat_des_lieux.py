@@ -1,0 +1,127 @@
+"""The "État des lieux" page: the national figures of the 2018 eCarto report, recomputed from
+the data loaded on the portal, each with its source, millésime and n.c. share — and "n.c."
+when no loaded dataset supports a figure."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ckanext.ecarto import territories
+from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.logic import access
+from ckanext.ecarto.territoires import aggregates, record
+from ckanext.ecarto.territoires import indicators as ind
+
+_STATISTIC_FOR = {
+    "part": ("part",), "part_no": ("part",), "part_positive": ("moyenne", "part"),
+    "part_above": ("moyenne",), "moyenne": ("moyenne",), "ratio": ("ratio",),
+    "eleves_par_unite": ("moyenne",), "count": ("part", "moyenne"),
+}
+
+
+def _find(all_series: list[ind.Series], fig: ind.Figure) -> Optional[ind.Series]:
+    """The most recent loaded series able to give a figure (series come newest first)."""
+    wanted = _STATISTIC_FOR[fig.measure]
+    for series in all_series:
+        if series.key_kind == "commune" and fig.measure != "ratio":
+            continue
+        if series.indicateur == fig.indicator and series.statistique in wanted:
+            if fig.measure == "ratio" and fig.denominator and not series.serie.endswith("/" + fig.denominator) \
+                    and fig.denominator not in series.colonne.lower():
+                continue
+            return series
+    return None
+
+
+def _measure(fig: ind.Figure, series: ind.Series, row: Optional[dict[str, Any]]) -> Optional[float]:
+    if not row or not row["k"]:
+        return None
+    k = row["k"]
+    if fig.measure == "part":
+        return round(row["valeur"] * 100, 1) if row["valeur"] is not None else None
+    if fig.measure == "part_no":
+        return round(100 - row["valeur"] * 100, 1) if row["valeur"] is not None else None
+    if fig.measure == "part_positive":
+        return round(row["n_positif"] / k * 100, 1)
+    if fig.measure == "part_above":
+        return round(row["n_seuil"] / k * 100, 1) if row["n_seuil"] is not None else None
+    if fig.measure == "moyenne":
+        return round(row["valeur"], 2) if row["valeur"] is not None else None
+    if fig.measure == "ratio":
+        return ind.display_value("ratio", row["valeur"], series.unit)
+    if fig.measure == "eleves_par_unite":
+        return round(row["eleves"] / row["somme_e"], 1) if row.get("eleves") and row.get("somme_e") else None
+    if fig.measure == "count":
+        return float(row["n_positif"])
+    return None
+
+
+def _unit(fig: ind.Figure) -> str:
+    if fig.measure in {"part", "part_no", "part_positive", "part_above", "ratio"}:
+        return "%"
+    if fig.measure == "count":
+        return "établissements"
+    if fig.measure == "eleves_par_unite":
+        return "élèves par terminal"
+    return ""
+
+
+def figures(conn: Connection) -> list[dict[str, Any]]:
+    all_series = aggregates.series(conn)
+    rows = {(r["serie"], r["dim"]): r for r in aggregates.values(conn, [(territories.FRANCE, "")])}
+    result = []
+    for fig in ind.FIGURES_2018:
+        item: dict[str, Any] = {
+            "id": fig.id, "theme": fig.theme, "libelle": fig.label, "rapport_2018": fig.report_2018,
+            "note": fig.note, "unite": _unit(fig), "valeur": None, "nc": True, "par_type": [],
+            "taux_nc": None, "source": None, "millesime": None,
+        }
+        series = _find(all_series, fig)
+        if series is None:
+            item["raison"] = "Aucun jeu de données chargé ne fournit cet indicateur."
+            result.append(item)
+            continue
+        row = rows.get((series.serie, "ensemble"))
+        value = _measure(fig, series, row)
+        item.update(
+            valeur=value, nc=value is None, source=series.as_public()["source"], millesime=series.millesime,
+            n=row["n"] if row else 0, n_valeurs=row["k"] if row else 0,
+            taux_nc=round(1 - row["k"] / row["n"], 4) if row and row["n"] else None,
+            base="communes" if series.key_kind == "commune" else "etablissements",
+        )
+        if value is None:
+            item["raison"] = "Aucune valeur dans les données chargées."
+        if fig.by_type and series.key_kind == "uai":
+            for dim in ind.TYPE_DIMENSIONS[1:]:
+                sub = rows.get((series.serie, dim))
+                item["par_type"].append({
+                    "dim": dim, "libelle": ind.DIMENSION_LABELS[dim], "valeur": _measure(fig, series, sub),
+                    "taux_nc": round(1 - sub["k"] / sub["n"], 4) if sub and sub["n"] else None})
+        result.append(item)
+    return result
+
+
+def directory_sources(conn: Connection) -> list[dict[str, Any]]:
+    """The public directories the counts come from."""
+    if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": directory.table_name()}).scalar():
+        return []
+    sql = sa.text(f"""
+        SELECT p.name, p.title, s.millesime, count(*) AS n
+        FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
+        WHERE {access.readable_packages_sql('p')}
+        GROUP BY p.name, p.title, s.millesime ORDER BY p.title""")
+    return [dict(r) for r in conn.execute(sql, access.reader_params(access.ANONYMOUS)).mappings()]
+
+
+def build(conn: Connection) -> dict[str, Any]:
+    france = territories.get(territories.FRANCE, "")
+    counts = record._counts_block(aggregates.counts(conn, [(territories.FRANCE, "")]))
+    return {
+        "effectifs": counts,
+        "annuaires": directory_sources(conn),
+        "figures": figures(conn),
+        "donnees_au": record._iso(aggregates.refreshed_at(conn)),
+        "france": record.link(france) if france else None,
+    }

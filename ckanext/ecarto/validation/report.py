@@ -1,0 +1,585 @@
+"""One validation report for a file and an axis: what a collectivité sees before publishing.
+
+The file is read exactly as the ingestion will read it (``ingest.reader``), chunk by chunk, so
+the report describes what will be loaded: encoding, separator, header line, the UAI (or commune)
+column, every invalid UAI with its line and expected check letter, the valid UAIs the
+establishment directory does not know, the columns matched to the axis's Table Schema with
+frictionless's type and constraint errors per line and column, and a preview of the first rows.
+
+Verdict: ``blocking`` errors (unreadable file, no rows, no key column, invalid keys, lines
+that do not split into the header's columns, schema type or constraint errors, file too large)
+mean nothing is published; ``warnings`` (non-UTF-8 encoding, lines before the header, UAIs
+unknown to the directory, columns the schema does not know, duplicate keys) are shown but do
+not prevent publication.
+
+The report is a plain dict (JSON-serialisable): the shape is documented in ``validate_file``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from ckanext.ecarto.etablissements import uai as uai_mod
+from ckanext.ecarto.ingest import keys
+from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.ingest.reader import ReadError, read_table
+from ckanext.ecarto.validation import tableschema
+
+log = logging.getLogger(__name__)
+
+REPORT_VERSION = 1
+PREVIEW_ROWS = 10
+MAX_LISTED = 1000           # invalid UAIs / schema errors / bad lines listed (all are counted)
+MAX_LISTED_PER_FIELD = 200
+MAX_NOT_IN_DIRECTORY = 500
+MAX_DISTINCT_KEYS = 1_000_000
+CHUNK_ROWS = 50_000
+
+AXE_LABELS = {
+    "etablissements": "Annuaire et référentiels des établissements",
+    "connectivite": "Connectivité",
+    "equipement": "Équipement",
+    "services_ressources": "Services et ressources",
+    "experimentations": "Expérimentations",
+}
+ENCODING_LABELS = {
+    "utf-8": "UTF-8", "utf-8-sig": "UTF-8 (avec BOM)", "cp1252": "Windows-1252 (Excel)",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+}
+SEPARATOR_LABELS = {";": "point-virgule (;)", ",": "virgule (,)", "\t": "tabulation", "|": "barre verticale (|)"}
+
+# Magic numbers of files that are certainly not tables.
+_NOT_TABLES = (
+    (b"%PDF", "PDF"), (b"\x89PNG", "image PNG"), (b"\xff\xd8\xff", "image JPEG"), (b"GIF8", "image GIF"),
+    (b"\xd0\xcf\x11\xe0", "classeur Excel 97-2003 (XLS) ou document Office ancien"),
+    (b"Rar!", "archive RAR"), (b"7z\xbc\xaf", "archive 7-Zip"), (b"<?xml", "XML"),
+    (b"<!DOCTYPE html", "page HTML"), (b"<html", "page HTML"), (b"{\\rtf", "document RTF"),
+)
+
+
+def _(msgid: str) -> str:
+    """CKAN's translation when a request or app is there, the French msgid otherwise."""
+    try:
+        import ckan.plugins.toolkit as tk
+        return tk._(msgid)
+    except Exception:  # noqa: BLE001 - outside CKAN (scripts, bare tests)
+        return msgid
+
+
+def _n(value: int) -> str:
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+class _Report:
+    """The report being built."""
+
+    def __init__(self, path: str, axe: str, filename: Optional[str]):
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        self.data: dict[str, Any] = {
+            "version": REPORT_VERSION,
+            "valid": False, "blocking": False, "verdict": "ok", "summary": "",
+            "axe": {"id": axe, "label": AXE_LABELS.get(axe, axe)},
+            "file": {"name": filename or os.path.basename(path), "size": size, "format": None,
+                     "encoding": None, "encoding_label": None, "bom": False, "separator": None,
+                     "separator_label": None, "header_line": None, "columns": [], "n_rows": 0},
+            "key": {"kind": None, "column": None, "declared": False, "candidates": []},
+            "uai": {"n_valid": 0, "n_invalid": 0, "n_distinct": 0, "invalid": [],
+                    "not_in_directory": {"checked": False, "n": 0, "uais": []}},
+            "schema": {"name": None, "title": None, "validator": f"frictionless {tableschema.frictionless_version()}",
+                       "fields": [], "unknown_columns": [], "n_errors": 0, "errors": []},
+            "bad_lines": {"n": 0, "lines": []},
+            "duplicates": {"n": 0, "examples": []},
+            "preview": {"columns": [], "rows": []},
+            "errors": [], "warnings": [], "infos": [],
+            "seconds": 0.0,
+        }
+
+    def error(self, code: str, message: str, **extra: Any) -> None:
+        self.data["errors"].append({"code": code, "message": message, **extra})
+
+    def warning(self, code: str, message: str, **extra: Any) -> None:
+        self.data["warnings"].append({"code": code, "message": message, **extra})
+
+    def info(self, code: str, message: str, **extra: Any) -> None:
+        self.data["infos"].append({"code": code, "message": message, **extra})
+
+
+# --------------------------------------------------------------------------- helpers
+
+def not_a_table(path: str) -> Optional[str]:
+    """What the file is when it is certainly not a CSV/XLSX/JSON table (None otherwise)."""
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    for magic, label in _NOT_TABLES:
+        if stripped[:len(magic)].lower() == magic.lower():
+            return label
+    if head.startswith(b"PK\x03\x04"):
+        names = _zip_names(path)
+        if b"xl/workbook.xml" in names:
+            return None  # an XLSX workbook
+        return "archive ZIP (ou classeur OpenDocument ODS, ou document Word)"
+    if head.startswith(b"\x1f\x8b"):
+        return None  # gzip: the reader decompresses it
+    if b"\x00" in head:
+        return "fichier binaire"
+    return None
+
+
+def _zip_names(path: str) -> bytes:
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "\n".join(z.namelist()).encode()
+    except Exception:  # noqa: BLE001
+        return b""
+
+
+def _line(header_line: Optional[int], row: int) -> int:
+    """The line of the file (or of the sheet) holding data row `row` (1-based)."""
+    return (header_line or 1) + int(row)
+
+
+def key_candidates(headers: list[str], sample: pd.DataFrame) -> list[dict[str, Any]]:
+    """Columns a publisher might mean as the UAI column, the likeliest first."""
+    found = []
+    for header in headers:
+        if header not in sample:
+            continue
+        values = sample[header].dropna()
+        if values.empty:
+            continue
+        text = keys.normalise_uai(values)
+        shape = float(text.str.match(r"^[0-9]{7}[A-Z]$").mean())
+        valid = float(keys.valid_uai(text).mean())
+        norm = normalise_header(header)
+        named = any(w in norm for w in ("uai", "rne", "etablissement", "etab"))
+        if shape > 0 or named:
+            found.append({"column": header, "share_uai_shape": round(shape, 3), "share_valid_uai": round(valid, 3)})
+    found.sort(key=lambda c: (-c["share_valid_uai"], -c["share_uai_shape"]))
+    return found
+
+
+def _directory_known(uais: list[str], reader: Any) -> Optional[set[str]]:
+    """The UAIs of `uais` the establishment directory knows (from datasets `reader` may read);
+    None when the check is impossible (no database, no directory yet)."""
+    try:
+        import sqlalchemy as sa
+        from ckan.model import meta
+
+        from ckanext.ecarto.etablissements import directory
+        from ckanext.ecarto.logic import access
+    except Exception:  # noqa: BLE001 - outside CKAN
+        return None
+    reader = reader or access.ANONYMOUS
+    try:
+        with meta.engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"),
+                                  {"t": directory.table_name()}).scalar()
+            if not exists:
+                return set()
+            known: set[str] = set()
+            sql = sa.text(f"""
+                SELECT DISTINCT s.uai FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
+                WHERE s.uai = ANY(CAST(:uais AS text[])) AND {access.readable_packages_sql('p')}""")
+            for start in range(0, len(uais), 20_000):
+                part = uais[start:start + 20_000]
+                known.update(r[0] for r in conn.execute(sql, {"uais": part, **access.reader_params(reader)}))
+            return known
+    except Exception:  # noqa: BLE001 - the report must still come out
+        log.exception("Vérification des UAI dans l'annuaire impossible")
+        return None
+
+
+# --------------------------------------------------------------------------- main
+
+def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_column: Optional[str] = None,
+                  commune_column: Optional[str] = None, reader: Any = None, max_bytes: Optional[int] = None,
+                  check_directory: bool = True, preview_rows: int = PREVIEW_ROWS,
+                  chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
+    """Validate `path` for the axis `axe` and return the report (a JSON-serialisable dict).
+
+    Keys: ``valid``/``blocking``/``verdict`` (ok | warnings | blocking) and ``summary`` (French
+    sentence); ``file`` (name, size, format, encoding, bom, separator, header_line, columns,
+    n_rows); ``key`` (kind uai|commune, column, declared, candidates); ``uai`` (n_valid,
+    n_invalid, invalid [{line, row, value, expected_letter, message}], not_in_directory);
+    ``schema`` (name, validator, fields [{field, column, type, required, n_errors}],
+    unknown_columns, n_errors, errors [{line, row, column, field, value, type, note, message,
+    message_frictionless}]); ``bad_lines``; ``duplicates``; ``preview`` (columns, rows [{line,
+    values}]); ``errors`` / ``warnings`` / ``infos`` ([{code, message}]).
+
+    ``reader`` (logic.access.Reader) decides which directory datasets count; ``max_bytes``
+    makes a larger file blocking (its content is still checked and reported).
+    """
+    started = time.monotonic()
+    rep = _Report(path, axe, filename)
+    try:
+        _validate(rep, path, axe, uai_column=uai_column, commune_column=commune_column, reader=reader,
+                  max_bytes=max_bytes, check_directory=check_directory, preview_rows=preview_rows,
+                  chunk_rows=chunk_rows)
+    except Exception as exc:  # noqa: BLE001 - a report always comes out
+        log.exception("Validation de %s : erreur inattendue", path)
+        rep.error("internal-error", _("Erreur inattendue pendant la validation : {error}.").format(error=exc))
+    _conclude(rep)
+    rep.data["seconds"] = round(time.monotonic() - started, 3)
+    return rep.data
+
+
+def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], commune_column: Optional[str],
+              reader: Any, max_bytes: Optional[int], check_directory: bool, preview_rows: int,
+              chunk_rows: int) -> None:
+    data = rep.data
+    if axe not in tableschema.available_axes():
+        rep.error("unknown-axis", _("Axe inconnu : « {axe} ». Axes possibles : {axes}.").format(
+            axe=axe, axes=", ".join(tableschema.available_axes())))
+        return
+    desc = tableschema.descriptor(axe)
+    data["schema"]["name"], data["schema"]["title"] = desc.get("name"), desc.get("title")
+
+    if not os.path.exists(path):
+        rep.error("file-not-found", _("Fichier introuvable."))
+        return
+    size = data["file"]["size"]
+    if max_bytes and size > max_bytes:
+        rep.error("file-too-large", _(
+            "Fichier trop volumineux : {size} Mo ou plus, au-delà de la limite de {limit} Mo du portail. "
+            "Découpez-le (par exemple par département) ou demandez un chargement à l'équipe du portail."
+        ).format(size=round(size / 1048576, 1), limit=round(max_bytes / 1048576)))
+        return  # the content is not read: the file may have been cut at the limit
+    if size == 0:
+        rep.error("empty-file", _("Le fichier est vide."))
+        return
+    what = not_a_table(path)
+    if what:
+        rep.error("not-a-table", _(
+            "Ce fichier n'est pas un tableau CSV, XLSX ou JSON (contenu détecté : {what}). "
+            "Enregistrez vos données au format CSV (UTF-8, séparateur « ; ») ou XLSX."
+        ).format(what=what))
+        return
+    try:
+        table = read_table(path, chunk_rows=chunk_rows)
+    except ReadError as exc:
+        code = "empty-file" if "vide" in str(exc) else "not-a-table"
+        rep.error(code, _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
+        return
+    fmt = table.format
+    f = data["file"]
+    f.update(format=fmt.kind, encoding=fmt.encoding, encoding_label=ENCODING_LABELS.get(fmt.encoding or "", fmt.encoding),
+             bom=fmt.encoding == "utf-8-sig", separator=fmt.separator,
+             separator_label=SEPARATOR_LABELS.get(fmt.separator or "", fmt.separator),
+             header_line=fmt.header_line, columns=list(table.columns))
+    _describe_format(rep, fmt)
+
+    chunks = table.chunks()
+    try:
+        first = next(chunks, None)
+    except ReadError as exc:
+        rep.error("not-a-table", _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
+        return
+    sample = first.frame.head(2000) if first is not None else pd.DataFrame(columns=table.columns)
+    try:
+        key = keys.detect(table.columns, sample, uai_column=uai_column, commune_column=commune_column)
+    except keys.KeyError_ as exc:
+        key = None
+        rep.error("key-column-missing", str(exc))
+    data["key"]["declared"] = bool(uai_column or commune_column)
+    if key is None and sample.empty and not data["errors"]:
+        # no rows to recognise the key on: a UAI header is enough, the error is « no rows »
+        key = _key_by_header(list(table.columns))
+    if key is None and sample.empty:
+        pass
+    elif key is None:
+        data["key"]["candidates"] = key_candidates(list(table.columns), sample)
+        if not data["errors"] or data["errors"][-1]["code"] != "key-column-missing":
+            rep.error("no-key-column", _(
+                "Aucune colonne d'UAI n'a été trouvée (colonnes lues : {columns}). Indiquez la colonne "
+                "qui contient les UAI des établissements, ou vérifiez le séparateur."
+            ).format(columns=", ".join(f"« {c} »" for c in table.columns[:15])
+                     + ("…" if len(table.columns) > 15 else "")))
+    else:
+        data["key"].update(kind=key.kind, column=key.column)
+        if key.kind == keys.COMMUNE:
+            rep.info("commune-key", _(
+                "Données par commune (colonne « {column} ») : elles alimenteront le contexte communal des "
+                "pages d'établissement et les pages de territoire, pas la fiche d'un établissement."
+            ).format(column=key.column))
+
+    matches, unknown = tableschema.match_columns(axe, list(table.columns), key_column=key.column if key else None,
+                                                 key_kind=key.kind if key else None)
+    data["schema"]["unknown_columns"] = unknown
+    cell_checkers = tableschema.checkers(axe, matches, skip={"uai"})
+    scan = _Scan(rep, table, key, matches, cell_checkers, desc.get("primaryKey") or [])
+
+    data["preview"]["columns"] = list(table.columns)
+    if first is not None:
+        head = first.frame.head(preview_rows)
+        data["preview"]["rows"] = [
+            {"line": _line(fmt.header_line, first.rows[i]), "values": [None if v is None else str(v) for v in row]}
+            for i, row in enumerate(head.itertuples(index=False, name=None))]
+    chunk = first
+    try:
+        while chunk is not None:
+            scan.chunk(chunk)
+            chunk = next(chunks, None)
+    except ReadError as exc:
+        rep.error("not-a-table", _("Lecture interrompue : {reason}").format(reason=str(exc)))
+    scan.finish(check_directory=check_directory, reader=reader)
+    data["schema"]["fields"] = [m.as_dict() for m in matches]
+    _describe_schema(rep, matches, unknown, key)
+
+
+def _key_by_header(headers: list[str]) -> Optional[keys.KeySpec]:
+    by_norm = {normalise_header(h): h for h in headers}
+    for alias in keys.UAI_HEADERS:
+        if alias in by_norm:
+            return keys.KeySpec(keys.UAI, by_norm[alias])
+    return None
+
+
+def _describe_format(rep: _Report, fmt: Any) -> None:
+    f = rep.data["file"]
+    if fmt.kind == "csv":
+        rep.info("format", _("Fichier CSV lu en {encoding}, séparateur {separator}, en-tête ligne {line}.").format(
+            encoding=f["encoding_label"], separator=f["separator_label"], line=fmt.header_line))
+        if fmt.encoding in ("cp1252", "latin-1"):
+            rep.warning("encoding", _(
+                "Le fichier n'est pas en UTF-8 mais en {encoding} : il a été converti (les accents sont "
+                "lus correctement). Pour la prochaine version, enregistrez-le en « CSV UTF-8 »."
+            ).format(encoding=f["encoding_label"]))
+        if fmt.encoding == "utf-8-sig":
+            rep.info("bom", _("Marque d'ordre des octets (BOM) UTF-8 détectée : acceptée et retirée."))
+        if fmt.separator not in (";", ","):
+            rep.info("separator", _("Séparateur inhabituel : {separator}.").format(separator=f["separator_label"]))
+    elif fmt.kind == "xlsx":
+        rep.info("format", _("Classeur XLSX : première feuille, en-tête ligne {line}.").format(line=fmt.header_line))
+    else:
+        rep.info("format", _("Fichier JSON : liste d'enregistrements."))
+    if fmt.header_line and fmt.header_line > 1:
+        rep.warning("preamble", _(
+            "{n} ligne(s) avant l'en-tête ont été ignorées : l'en-tête est la ligne {line}. Vérifiez "
+            "l'aperçu ci-dessous.").format(n=fmt.header_line - 1, line=fmt.header_line))
+
+
+class _Scan:
+    """Whole-file pass: keys, bad lines, schema cells, duplicates."""
+
+    def __init__(self, rep: _Report, table: Any, key: Optional[keys.KeySpec], matches: list[Any],
+                 cell_checkers: list[tableschema.CellChecker], primary_key: list[str]):
+        self.rep = rep
+        self.table = table
+        self.header_line = table.format.header_line
+        self.key = key
+        self.checkers = cell_checkers
+        self.n_rows = 0
+        self.n_invalid_keys = 0
+        self.invalid: list[dict[str, Any]] = []
+        self.distinct: set[str] = set()
+        self.distinct_overflow = False
+        self.schema_errors: list[dict[str, Any]] = []
+        self.n_schema_errors = 0
+        self.listed_per_field: dict[str, int] = {}
+        self.bad_lines: list[dict[str, Any]] = []
+        self.n_bad_lines = 0
+        # duplicates of the schema's primary key, when every one of its fields is in the file
+        by_field = {m.name: m.column for m in matches}
+        pk_columns = [by_field.get(name) for name in primary_key]
+        self.pk_columns = pk_columns if pk_columns and all(pk_columns) else None
+        self.pk_seen: set[int] = set()
+        self.n_duplicates = 0
+        self.duplicate_examples: list[dict[str, Any]] = []
+
+    def chunk(self, chunk: Any) -> None:
+        for bad in chunk.bad_lines:
+            self.n_bad_lines += 1
+            if len(self.bad_lines) < MAX_LISTED:
+                self.bad_lines.append({"line": bad.line, "message": bad.reason})
+        frame = chunk.frame
+        if frame.empty:
+            return
+        self.n_rows += len(frame)
+        rows = np.asarray(chunk.rows, dtype=np.int64)
+        if self.key is not None:
+            self._keys(frame, rows)
+        for checker in self.checkers:
+            self._cells(checker, frame, rows)
+        if self.pk_columns:
+            self._duplicates(frame, rows)
+
+    def _keys(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        raw = frame[self.key.column]
+        if self.key.kind == keys.UAI:
+            normalised = keys.normalise_uai(raw)
+            valid = keys.valid_uai(normalised)
+        else:
+            normalised = keys.normalise_commune(raw)
+            valid = keys.valid_commune(normalised)
+        for i in np.flatnonzero(~valid):
+            self.n_invalid_keys += 1
+            if len(self.invalid) >= MAX_LISTED:
+                continue
+            value = raw.iat[i]
+            entry = {"line": _line(self.header_line, rows[i]), "row": int(rows[i]),
+                     "value": value, "expected_letter": None}
+            if self.key.kind == keys.UAI:
+                if value is None:
+                    entry["message"] = _("UAI manquant.")
+                else:
+                    check = uai_mod.check(value)
+                    entry["expected_letter"] = check.expected_letter
+                    entry["message"] = check.message
+            else:
+                entry["message"] = keys.commune_reason(normalised.iat[i])
+            self.invalid.append(entry)
+        if not self.distinct_overflow:
+            self.distinct.update(normalised[valid].tolist())
+            if len(self.distinct) > MAX_DISTINCT_KEYS:
+                self.distinct_overflow = True
+                self.distinct.clear()
+
+    def _cells(self, checker: tableschema.CellChecker, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        match = checker.match
+        values = frame[match.column]
+        failing = checker.failing(values)
+        if not failing.any():
+            return
+        positions = np.flatnonzero(failing.to_numpy())
+        match.n_errors += len(positions)
+        self.n_schema_errors += len(positions)
+        listed = self.listed_per_field.get(match.name, 0)
+        for i in positions:
+            if listed >= MAX_LISTED_PER_FIELD or len(self.schema_errors) >= MAX_LISTED:
+                break
+            value = values.iat[i]
+            ftype, note_key, note = checker.verdict(value)
+            line = _line(self.header_line, rows[i])
+            self.schema_errors.append({
+                "line": line, "row": int(rows[i]), "column": match.column, "field": match.name,
+                "value": value, "type": ftype, "constraint": None if ftype == "type-error" else note_key,
+                "note": note, "message": tableschema.french_message(ftype, note_key, value, match),
+                "message_frictionless": tableschema.frictionless_message(
+                    ftype, note, cell="" if value is None else str(value), row_number=line, match=match),
+            })
+            listed += 1
+        self.listed_per_field[match.name] = listed
+
+    def _duplicates(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        parts = [frame[c].fillna("").astype(str) for c in self.pk_columns]
+        if self.key is not None and self.key.kind == keys.UAI and self.key.column in self.pk_columns:
+            idx = self.pk_columns.index(self.key.column)
+            parts[idx] = parts[idx].str.strip().str.upper()
+        joined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\x1f")
+        hashes = pd.util.hash_pandas_object(joined, index=False).to_numpy()
+        for i, h in enumerate(hashes.tolist()):
+            if h in self.pk_seen:
+                self.n_duplicates += 1
+                if len(self.duplicate_examples) < 20:
+                    self.duplicate_examples.append({"line": _line(self.header_line, rows[i]),
+                                                    "key": joined.iat[i].replace("\x1f", " / ")})
+            elif len(self.pk_seen) < MAX_DISTINCT_KEYS:
+                self.pk_seen.add(h)
+
+    def finish(self, *, check_directory: bool, reader: Any) -> None:
+        rep, data = self.rep, self.rep.data
+        data["file"]["n_rows"] = self.n_rows
+        data["bad_lines"] = {"n": self.n_bad_lines, "lines": self.bad_lines}
+        data["schema"]["n_errors"] = self.n_schema_errors
+        data["schema"]["errors"] = self.schema_errors
+        data["duplicates"] = {"n": self.n_duplicates, "examples": self.duplicate_examples,
+                              "columns": self.pk_columns}
+        if self.n_rows == 0:
+            rep.error("no-rows", _("Le fichier ne contient aucune ligne de données sous l'en-tête."))
+        if self.n_bad_lines:
+            rep.error("bad-lines", _(
+                "{n} ligne(s) ne se découpent pas selon les colonnes de l'en-tête (séparateur ou guillemet "
+                "en trop ?) : elles seraient perdues. Première : ligne {line}.").format(
+                n=_n(self.n_bad_lines), line=self.bad_lines[0]["line"] if self.bad_lines else "?"))
+        if self.key is not None:
+            self._finish_keys(check_directory=check_directory, reader=reader)
+        if self.n_schema_errors:
+            rep.error("schema-errors", _(
+                "{n} valeur(s) ne respectent pas le schéma de l'axe (type ou contrainte) : voir le détail "
+                "par ligne et par colonne.").format(n=_n(self.n_schema_errors)))
+        if self.n_duplicates:
+            rep.warning("duplicate-key", _(
+                "{n} ligne(s) répètent une clé ({columns}) déjà vue plus haut : vérifiez qu'il ne s'agit "
+                "pas de doublons (la page de l'établissement montre la dernière ligne).").format(
+                n=_n(self.n_duplicates), columns=" + ".join(f"« {c} »" for c in self.pk_columns)))
+
+    def _finish_keys(self, *, check_directory: bool, reader: Any) -> None:
+        rep, data = self.rep, self.rep.data
+        is_uai = self.key.kind == keys.UAI
+        n_valid = self.n_rows - self.n_invalid_keys
+        data["uai"].update(n_valid=n_valid, n_invalid=self.n_invalid_keys, invalid=self.invalid,
+                           n_distinct=len(self.distinct))
+        if self.n_invalid_keys:
+            first = self.invalid[0] if self.invalid else None
+            if is_uai:
+                rep.error("invalid-uai", _(
+                    "{n} ligne(s) ont un UAI invalide dans la colonne « {column} » (la liste donne pour chacune "
+                    "la lettre clé attendue). Corrigez-les : aucune ligne n'est publiée tant qu'il en reste."
+                ).format(n=_n(self.n_invalid_keys), column=self.key.column),
+                    first_line=first["line"] if first else None)
+            else:
+                rep.error("invalid-commune", _(
+                    "{n} ligne(s) ont un code commune invalide dans la colonne « {column} »."
+                ).format(n=_n(self.n_invalid_keys), column=self.key.column))
+        if not is_uai or not check_directory or not self.distinct:
+            return
+        if self.distinct_overflow:
+            rep.info("directory-not-checked", _("Trop d'UAI distincts : présence dans l'annuaire non vérifiée."))
+            return
+        known = _directory_known(sorted(self.distinct), reader)
+        if known is None:
+            rep.info("directory-not-checked", _("Présence des UAI dans l'annuaire non vérifiée (base indisponible)."))
+            return
+        missing = sorted(self.distinct - known)
+        data["uai"]["not_in_directory"] = {"checked": True, "n": len(missing), "uais": missing[:MAX_NOT_IN_DIRECTORY]}
+        if missing:
+            rep.warning("not-in-directory", _(
+                "{n} UAI valide(s) sur {total} sont absents de l'annuaire des établissements du portail "
+                "(établissement fermé, nouveau ou hors du territoire couvert ?) : leurs lignes sont publiées "
+                "mais n'apparaîtront sur aucune fiche d'établissement tant que l'annuaire ne les connaît pas."
+            ).format(n=_n(len(missing)), total=_n(len(self.distinct))), uais=missing[:20])
+
+
+def _describe_schema(rep: _Report, matches: list[Any], unknown: list[str], key: Optional[keys.KeySpec]) -> None:
+    found = [m for m in matches if m.column]
+    absent = [m for m in matches if not m.column]
+    for m in absent:
+        if m.required and not (m.name == "uai" and key is not None and key.kind == keys.COMMUNE):
+            if m.name == "uai" and key is None:
+                continue  # already said: no key column
+            rep.error("missing-label", _("Colonne obligatoire du schéma absente : « {field} » ({title}).").format(
+                field=m.name, title=m.title))
+    rep.info("schema-match", _("{n} colonne(s) du fichier correspondent au schéma de l'axe ({fields}).").format(
+        n=len(found), fields=", ".join(f"{m.column} → {m.name}" for m in found) or "aucune"))
+    if unknown:
+        rep.warning("unknown-columns", _(
+            "{n} colonne(s) inconnues du schéma de l'axe : {columns}. Elles sont publiées telles quelles "
+            "(rubrique « Autres données » des fiches) ; renommez-les comme dans le modèle pour qu'elles "
+            "alimentent les indicateurs de l'axe.").format(
+            n=len(unknown), columns=", ".join(f"« {c} »" for c in unknown[:20]) + ("…" if len(unknown) > 20 else "")),
+            columns=unknown)
+
+
+def _conclude(rep: _Report) -> None:
+    data = rep.data
+    blocking = bool(data["errors"])
+    data["blocking"] = blocking
+    data["valid"] = not blocking
+    data["verdict"] = "blocking" if blocking else ("warnings" if data["warnings"] else "ok")
+    rows = data["file"]["n_rows"]
+    if blocking:
+        data["summary"] = _(
+            "Fichier refusé : {n} erreur(s) bloquante(s). Rien n'est publié ; la version en ligne, s'il y "
+            "en a une, reste en place. Corrigez le fichier et déposez-le à nouveau.").format(n=len(data["errors"]))
+    elif data["warnings"]:
+        data["summary"] = _("Fichier valide ({rows} lignes), avec {n} avertissement(s) : il peut être publié.").format(
+            rows=_n(rows), n=len(data["warnings"]))
+    else:
+        data["summary"] = _("Fichier valide ({rows} lignes) : il peut être publié.").format(rows=_n(rows))

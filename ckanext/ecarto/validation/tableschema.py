@@ -1,0 +1,223 @@
+"""Checking a file's columns against an axis's Table Schema with frictionless (the library behind
+Validata on schema.data.gouv.fr).
+
+The file is read by the portal's own reader (``ingest.reader``: encoding, separator, preamble,
+missing values), so the values checked are exactly those the portal will load. Each cell of a
+column matched to a schema field goes through that field's frictionless cell reader (type,
+format, ``required``, ``minimum``/``maximum``, ``pattern``, ``enum``…); the errors keep
+frictionless's error type (``type-error``, ``constraint-error``) and English message, plus a
+French message for the publisher. Values repeat a lot in real files (booleans, small counts,
+codes): each distinct value of a column is checked once, which keeps a 50 MB file quick.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from ckanext.ecarto.ingest.coltypes import normalise_header
+
+TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
+
+# Distinct values remembered per column (beyond, values are checked again: only slower).
+CACHE_LIMIT = 200_000
+
+TYPE_LABELS = {
+    "integer": "un nombre entier (ex. 12)",
+    "number": "un nombre (point décimal, sans espace ni unité : ex. 12.5)",
+    "boolean": "un booléen (true / false, 1 / 0)",
+    "date": "une date AAAA-MM-JJ (ex. 2024-09-02)",
+    "datetime": "une date et heure ISO 8601",
+    "year": "une année sur 4 chiffres",
+    "string": "du texte",
+}
+
+
+def available_axes() -> list[str]:
+    return sorted(p.stem for p in TABLESCHEMA_DIR.glob("*.json"))
+
+
+def schema_path(axe: str) -> Path:
+    if axe not in available_axes():
+        raise KeyError(axe)
+    return TABLESCHEMA_DIR / f"{axe}.json"
+
+
+@functools.lru_cache(maxsize=16)
+def descriptor(axe: str) -> dict[str, Any]:
+    """The axis Table Schema as JSON (raises KeyError for an unknown axis)."""
+    return json.loads(schema_path(axe).read_text(encoding="utf-8"))
+
+
+def frictionless_schema(axe: str) -> Any:
+    """The axis schema as a frictionless Schema (the descriptor is validated on the way)."""
+    from frictionless import Schema
+    return Schema.from_descriptor(descriptor(axe))
+
+
+def frictionless_version() -> str:
+    try:
+        import frictionless
+        return frictionless.__version__
+    except Exception:  # pragma: no cover - frictionless is a pinned requirement
+        return "absent"
+
+
+# --------------------------------------------------------------------------- matching
+
+@dataclass
+class FieldMatch:
+    """A schema field and the file column that feeds it (None: absent from the file)."""
+
+    name: str
+    title: str
+    type: str
+    required: bool
+    column: Optional[str]
+    position: int                      # 1-based position of the column in the file (0: absent)
+    constraints: dict[str, Any] = field(default_factory=dict)
+    true_values: tuple[str, ...] = ("true", "True", "TRUE", "1")
+    false_values: tuple[str, ...] = ("false", "False", "FALSE", "0")
+    n_errors: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.name, "title": self.title, "type": self.type, "required": self.required,
+                "column": self.column, "position": self.position, "constraints": self.constraints,
+                "n_errors": self.n_errors}
+
+
+def match_columns(axe: str, headers: list[str], *, key_column: Optional[str] = None,
+                  key_kind: Optional[str] = None) -> tuple[list[FieldMatch], list[str]]:
+    """(schema fields with their file column, file columns no field claims).
+
+    A column matches a field by name or by one of the field's ``x-aliases`` (compared without
+    case, accents or punctuation); the UAI column the portal found feeds the ``uai`` field
+    whatever its header."""
+    by_norm: dict[str, str] = {}
+    for header in headers:
+        by_norm.setdefault(normalise_header(header), header)
+    position = {h: i + 1 for i, h in enumerate(headers)}
+    used: set[str] = set()
+    matches: list[FieldMatch] = []
+    for fdef in descriptor(axe).get("fields", []):
+        name = fdef["name"]
+        column = None
+        if name == "uai" and key_kind == "uai" and key_column:
+            column = key_column
+        else:
+            for candidate in [name, *(fdef.get("x-aliases") or [])]:
+                found = by_norm.get(normalise_header(candidate))
+                if found is not None and found not in used:
+                    column = found
+                    break
+        if column is not None:
+            used.add(column)
+        constraints = dict(fdef.get("constraints") or {})
+        matches.append(FieldMatch(
+            name=name, title=fdef.get("title") or name, type=fdef.get("type", "string"),
+            required=bool(constraints.get("required")), column=column,
+            position=position.get(column, 0) if column else 0, constraints=constraints,
+            **({"true_values": tuple(fdef["trueValues"])} if fdef.get("trueValues") else {}),
+            **({"false_values": tuple(fdef["falseValues"])} if fdef.get("falseValues") else {})))
+    unknown = [h for h in headers if h not in used and h != key_column]
+    return matches, unknown
+
+
+# --------------------------------------------------------------------------- cell checks
+
+def french_message(ftype: str, note_key: str, value: Optional[str], match: FieldMatch) -> str:
+    """The publisher's message for one frictionless cell error."""
+    shown = "" if value is None else str(value)
+    label = f"« {match.column} »"
+    c = match.constraints
+    if note_key == "type" and match.type == "boolean":
+        return (f"Colonne {label} : « {shown} » n'est pas un booléen (valeurs acceptées : "
+                f"{', '.join(match.true_values)} / {', '.join(match.false_values)}).")
+    if note_key == "type":
+        return f"Colonne {label} : « {shown} » n'est pas {TYPE_LABELS.get(match.type, match.type)}."
+    if note_key == "required":
+        return f"Colonne {label} : valeur obligatoire manquante."
+    if note_key == "minimum":
+        return f"Colonne {label} : {shown} est inférieur au minimum autorisé ({c.get('minimum')})."
+    if note_key == "maximum":
+        return f"Colonne {label} : {shown} est supérieur au maximum autorisé ({c.get('maximum')})."
+    if note_key == "exclusiveMinimum":
+        return f"Colonne {label} : {shown} doit être strictement supérieur à {c.get('exclusiveMinimum')}."
+    if note_key == "exclusiveMaximum":
+        return f"Colonne {label} : {shown} doit être strictement inférieur à {c.get('exclusiveMaximum')}."
+    if note_key == "pattern":
+        return f"Colonne {label} : « {shown} » n'a pas la forme attendue (motif {c.get('pattern')})."
+    if note_key == "enum":
+        allowed = ", ".join(str(v) for v in c.get("enum") or [])
+        return f"Colonne {label} : « {shown} » n'est pas une valeur autorisée ({allowed})."
+    if note_key == "minLength":
+        return f"Colonne {label} : « {shown} » compte moins de {c.get('minLength')} caractères."
+    if note_key == "maxLength":
+        return f"Colonne {label} : « {shown} » compte plus de {c.get('maxLength')} caractères."
+    return f"Colonne {label} : « {shown} » ne respecte pas la contrainte {note_key} du schéma."
+
+
+@dataclass
+class CellChecker:
+    """One matched field: its frictionless cell reader and a cache of verdicts per value."""
+
+    match: FieldMatch
+    reader: Any
+    cache: dict[Any, Optional[tuple[str, str, str]]] = field(default_factory=dict)
+
+    def verdict(self, value: Any) -> Optional[tuple[str, str, str]]:
+        """None when the value passes, else (frictionless error type, note key, note)."""
+        try:
+            return self.cache[value]
+        except KeyError:
+            pass
+        _cell, notes = self.reader(value)
+        result: Optional[tuple[str, str, str]] = None
+        if notes:
+            key = next(iter(notes))
+            result = ("type-error" if key == "type" else "constraint-error", key, notes[key])
+        if len(self.cache) < CACHE_LIMIT:
+            self.cache[value] = result
+        return result
+
+    def failing(self, values: pd.Series) -> pd.Series:
+        """Boolean mask of the values that fail (each distinct value checked once)."""
+        distinct = pd.unique(values.to_numpy(dtype=object))
+        bad = [v for v in distinct if self.verdict(v) is not None]
+        if not bad:
+            return pd.Series(False, index=values.index)
+        if any(v is None for v in bad):
+            return values.isna() | values.isin([v for v in bad if v is not None])
+        return values.isin(bad)
+
+
+def checkers(axe: str, matches: list[FieldMatch], *, skip: set[str]) -> list[CellChecker]:
+    """Cell checkers of the matched fields, except those in `skip` (the UAI field is checked
+    by the UAI section of the report, with the expected check letter)."""
+    schema = frictionless_schema(axe)
+    result = []
+    for match in matches:
+        if match.column is None or match.name in skip:
+            continue
+        fl_field = schema.get_field(match.name)
+        result.append(CellChecker(match, fl_field.create_cell_reader()))
+    return result
+
+
+def frictionless_message(ftype: str, note: str, *, cell: str, row_number: int, match: FieldMatch) -> str:
+    """The English message frictionless gives for this error (as in its validation reports)."""
+    from frictionless import errors
+    cls = errors.TypeError if ftype == "type-error" else errors.ConstraintError
+    error = cls(note=note, cells=[], row_number=row_number, cell=cell,
+                field_name=match.column or match.name, field_number=match.position)
+    return error.message
+
+
+def csv_template(axe: str) -> bytes:
+    """An empty CSV file of the axis: UTF-8 with BOM, `;`, the schema's field names."""
+    names = [f["name"] for f in descriptor(axe).get("fields", [])]
+    return ("\ufeff" + ";".join(names) + "\r\n").encode("utf-8")

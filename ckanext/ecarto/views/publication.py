@@ -1,0 +1,174 @@
+"""Publication pages of the collectivités and the axes' downloadable templates.
+
+- ``/dataset/<id>/publier``: deposit a file (or a URL) for the dataset's axis;
+- ``/dataset/<id>/publier/<token>``: its validation report; fix and deposit again, choose the
+  UAI column, or publish when nothing blocks;
+- ``/dataset/<id>/publication/<resource_id>``: what publishing did (rows loaded, pages fed);
+- ``/schemas/<axe>.csv`` and ``/schemas/<axe>.json``: the empty CSV template and the Table
+  Schema of an axis.
+
+Only those who may add resources to the dataset (editors and admins of its organization, by
+CKAN's auth) reach the publication pages.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import Blueprint, Response, request
+
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto.logic import access
+from ckanext.ecarto.logic import publication as logic
+from ckanext.ecarto.validation import staging, tableschema
+
+publication = Blueprint("ecarto_publication", __name__)
+
+
+def _user() -> Optional[str]:
+    return tk.current_user.name if tk.current_user.is_authenticated else None
+
+
+def _package_for_publishing(ident: str, resource_id: Optional[str] = None) -> dict[str, Any]:
+    """The dataset, when the current user may publish in it (else 403/404)."""
+    context = {"user": _user()}
+    try:
+        package = tk.get_action("package_show")(context, {"id": ident})
+        tk.check_access("ecarto_publish_resource", context,
+                        {"package_id": package["id"], "resource_id": resource_id})
+    except tk.ObjectNotFound:
+        return tk.abort(404, tk._("Jeu de données introuvable."))
+    except tk.NotAuthorized as exc:
+        return tk.abort(403, str(exc) or tk._("Seuls les membres (éditeurs ou administrateurs) de "
+                                              "l'organisation productrice peuvent publier dans ce jeu de données."))
+    return package
+
+
+def _common(package: dict[str, Any]) -> dict[str, Any]:
+    axe = logic.dataset_axe(package)
+    return {
+        "pkg": package, "pkg_dict": package, "axe": axe,
+        "axe_label": tk.h.scheming_choices_label(_axe_choices(), axe) if axe else None,
+        "max_mb": round(logic.max_bytes() / 1048576),
+        "replaceable": [r for r in package.get("resources", [])],
+    }
+
+
+def _axe_choices() -> list[dict[str, Any]]:
+    try:
+        from ckanext.scheming.helpers import scheming_get_dataset_schema
+        schema = scheming_get_dataset_schema("dataset") or {}
+        return next((f.get("choices", []) for f in schema.get("dataset_fields", []) if f["field_name"] == "axe"), [])
+    except Exception:  # noqa: BLE001
+        return []
+
+
+@publication.route("/dataset/<id>/publier", methods=["GET", "POST"])
+def upload(id: str) -> Any:
+    resource_id = request.values.get("resource_id") or None
+    package = _package_for_publishing(id, resource_id)
+    extra = _common(package)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if extra["axe"] is None:
+            errors = {"axe": [tk._("Choisissez d'abord l'axe du jeu de données (modifier le jeu de données).")]}
+        else:
+            try:
+                staged = logic.stage_input({"upload": request.files.get("upload"), "url": request.form.get("url"),
+                                            "uai_column": request.form.get("uai_column")},
+                                           package_id=package["id"], user=_user() or "", resource_id=resource_id)
+            except tk.ValidationError as exc:
+                errors = exc.error_dict
+            else:
+                logic.validate_staged(staged, extra["axe"], access.reader_for(_user()))
+                return tk.redirect_to("ecarto_publication.report", id=package["name"], token=staged.token)
+    return tk.render("ecarto/publication/upload.html", {**extra, "errors": errors, "resource_id": resource_id})
+
+
+def _staged(package: dict[str, Any], token: str) -> staging.Staged:
+    try:
+        return staging.load(token, package_id=package["id"], user=_user())
+    except staging.StagingError as exc:
+        return tk.abort(404, str(exc))
+
+
+@publication.route("/dataset/<id>/publier/<token>")
+def report(id: str, token: str) -> Any:
+    package = _package_for_publishing(id)
+    staged = _staged(package, token)
+    extra = _common(package)
+    replaced = next((r for r in package.get("resources", []) if r["id"] == staged.resource_id), None)
+    return tk.render("ecarto/publication/report.html", {
+        **extra, "staged": staged, "report": staged.report or {}, "replaced": replaced,
+        "resource_id": staged.resource_id, "errors": {},
+    })
+
+
+@publication.route("/dataset/<id>/publier/<token>/colonne", methods=["POST"])
+def choose_column(id: str, token: str) -> Any:
+    """Validate the same file again with the UAI column the publisher chose."""
+    package = _package_for_publishing(id)
+    staged = _staged(package, token)
+    column = (request.form.get("uai_column") or "").strip() or None
+    staged.options["uai_column"] = column
+    logic.validate_staged(staged, logic.dataset_axe(package) or "", access.reader_for(_user()))
+    return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
+
+
+@publication.route("/dataset/<id>/publier/<token>/publier", methods=["POST"])
+def publish(id: str, token: str) -> Any:
+    package = _package_for_publishing(id)
+    staged = _staged(package, token)
+    if not staged.report or staged.report.get("blocking"):
+        tk.h.flash_error(tk._("Ce fichier a des erreurs bloquantes : il ne peut pas être publié."))
+        return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
+    try:
+        outcome = logic.publish_staged({"user": _user()}, staged, name=request.form.get("name"),
+                                       description=request.form.get("description"))
+    except tk.ValidationError as exc:
+        tk.h.flash_error(tk._("Publication impossible : {error}").format(error=exc.error_summary))
+        return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
+    return tk.redirect_to("ecarto_publication.done", id=package["name"], resource_id=outcome["resource"]["id"])
+
+
+@publication.route("/dataset/<id>/publier/<token>/abandonner", methods=["POST"])
+def discard(id: str, token: str) -> Any:
+    package = _package_for_publishing(id)
+    _staged(package, token)
+    staging.discard(token)
+    return tk.redirect_to("ecarto_publication.upload", id=package["name"])
+
+
+@publication.route("/dataset/<id>/publication/<resource_id>")
+def done(id: str, resource_id: str) -> Any:
+    package = _package_for_publishing(id, resource_id)
+    resource = next((r for r in package.get("resources", []) if r["id"] == resource_id), None)
+    if resource is None:
+        return tk.abort(404, tk._("Ressource introuvable."))
+    from ckanext.ecarto import ingest
+    status = ingest.status(resource_id) or {}
+    pages = logic.pages_of(resource_id, access.reader_for(_user()))
+    return tk.render("ecarto/publication/done.html", {**_common(package), "resource": resource,
+                                                      "status": status, "pages": pages})
+
+
+# --------------------------------------------------------------------------- templates
+
+def _axe_or_404(axe: str) -> str:
+    if axe not in tableschema.available_axes():
+        return tk.abort(404, tk._("Axe inconnu."))
+    return axe
+
+
+@publication.route("/schemas/<axe>.csv")
+def template_csv(axe: str) -> Response:
+    axe = _axe_or_404(axe)
+    return Response(tableschema.csv_template(axe), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="modele-ecarto-{axe}.csv"'})
+
+
+@publication.route("/schemas/<axe>.json")
+def template_schema(axe: str) -> Response:
+    axe = _axe_or_404(axe)
+    return Response(tableschema.schema_path(axe).read_bytes(), mimetype="application/json", headers={
+        "Content-Disposition": f'inline; filename="schema-ecarto-{axe}.json"'})

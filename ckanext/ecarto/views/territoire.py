@@ -1,0 +1,232 @@
+"""Territory pages: `/territoire` (index and search), `/territoire/france`,
+`/territoire/<niveau>/<code>` (page, `.json`, `.csv`, `.geojson`), the map data
+(`/territoire/carte.json`, `/territoire/contours.geojson`, `/territoire/etablissements.json`)
+and `/etat-des-lieux`."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Optional
+
+from flask import Blueprint, Response, request
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto import territories
+from ckanext.ecarto.logic import territoire as logic
+from ckanext.ecarto.territoires import aggregates, etat_des_lieux, geometry, record
+from ckanext.ecarto.territoires import indicators as ind
+
+territoire = Blueprint("ecarto_territoire", __name__)
+
+FORMATS = ("json", "csv", "geojson")
+
+
+def _context() -> dict[str, Any]:
+    return {"user": tk.current_user.name if tk.current_user.is_authenticated else None}
+
+
+def _json(data: Any, status: int = 200, max_age: Optional[int] = None) -> Response:
+    response = Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
+                        mimetype="application/json")
+    if max_age is not None:
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def _split_format(code: str) -> tuple[str, str]:
+    for fmt in FORMATS:
+        if code.lower().endswith("." + fmt):
+            return code[: -len(fmt) - 1], fmt
+    return code, "html"
+
+
+# --------------------------------------------------------------------------- index
+
+@territoire.route("/territoire")
+def index() -> str:
+    q = request.args.get("q", "").strip()
+    results = territories.search(q, limit=50) if q else []
+    if q and len(results) == 1 and results[0].code == territories.normalise_code(results[0].level, q):
+        return tk.redirect_to(record.path(results[0]))
+    return tk.render("ecarto/territoire/index.html", {
+        "q": q, "results": [record.link(t) for t in results],
+        "regions": [record.link(t) for t in territories.all_of(territories.REGION)],
+        "academies": [record.link(t) for t in territories.all_of(territories.ACADEMIE)],
+        "departements": [record.link(t) for t in territories.all_of(territories.DEPARTEMENT)],
+    })
+
+
+# --------------------------------------------------------------------------- pages
+
+@territoire.route("/territoire/<ident>")
+def france(ident: str) -> Any:
+    name, fmt = _split_format(ident)
+    if name.lower() != territories.FRANCE:
+        return _not_found(name, "", fmt)
+    return _read(territories.FRANCE, "", fmt)
+
+
+@territoire.route("/territoire/<niveau>/<code>")
+def read(niveau: str, code: str) -> Any:
+    code, fmt = _split_format(code)
+    return _read(niveau, code, fmt)
+
+
+def _read(niveau: str, code: str, fmt: str) -> Any:
+    territory = logic.resolve(niveau, code)
+    if territory is None:
+        return _not_found(niveau, code, fmt)
+    canonical = record.path(territory)
+    if fmt == "html" and request.path != canonical:
+        return tk.redirect_to(canonical)       # /territoire/departement/031 → /31
+    data = tk.get_action("ecarto_territoire_show")(_context(), {"niveau": territory.level, "code": territory.code})
+    if fmt == "json":
+        return _json(data)
+    if fmt == "csv":
+        return _csv(data)
+    if fmt == "geojson":
+        return _geojson(territory, data)
+    conn = model.Session.connection()
+    options = record.series_groups(conn)
+    levels = record.child_levels(territory.level)
+    return tk.render("ecarto/territoire/read.html", {
+        "record": data, "territory": territory, "series_options": options,
+        "default_serie": record.default_serie(conn) if levels else None,
+        "child_levels": [(lvl, territories.LEVEL_LABELS[lvl]) for lvl in levels],
+        "dimensions": ind.DIMENSIONS,
+        "outline": json.dumps(geometry.outline(territory)) if not levels else "",
+        "points": territory.level in (territories.DEPARTEMENT, territories.COMMUNE),
+        "tiles_url": tk.config.get("ckanext.ecarto.map_tiles_url"),
+        "tiles_attribution": tk.config.get("ckanext.ecarto.map_tiles_attribution"),
+    })
+
+
+def _not_found(niveau: str, code: str, fmt: str) -> Any:
+    message = logic.not_found_message(niveau, code)
+    suggestions = logic.suggestions(niveau, code)
+    if fmt != "html":
+        return _json({"error": message, "suggestions": suggestions}, status=404)
+    return tk.render("ecarto/territoire/error.html", {
+        "status": 404, "message": message, "suggestions": suggestions, "niveau": niveau, "code": code}), 404
+
+
+# --------------------------------------------------------------------------- exports
+
+CSV_HEADER = ["niveau", "code", "nom", "rubrique", "axe", "serie", "indicateur", "libelle", "ventilation",
+              "valeur", "unite", "statistique", "effectif", "n_valeurs", "taux_nc", "jeu_de_donnees",
+              "millesime", "non_communique"]
+
+
+def _csv(data: dict[str, Any]) -> Response:
+    """Every figure of the page as rows (`;`, UTF-8 with BOM: opens as is in French spreadsheets)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    base = [data["niveau"], data["code"], data["nom"]]
+    eff = data["effectifs"]
+    for row in eff["par_type"]:
+        for sector in ("total", "public", "prive"):
+            writer.writerow(base + ["effectifs", "", "", "", f"{row['libelle']} ({sector})", "",
+                                    row[sector], "établissements", "annuaire", "", "", "", "", "", "non"])
+    for kind, n in eff["education_prioritaire"].items():
+        writer.writerow(base + ["effectifs", "", "", "", kind, "", n, "établissements", "annuaire",
+                                "", "", "", "", "", "non"])
+    for axe in data["axes"]:
+        for block in axe["indicateurs"]:
+            lines = [{**block, "libelle": "Ensemble"}] + block["ventilation"]
+            for line in lines:
+                effectif = line.get("n_etablissements", line.get("n_communes"))
+                writer.writerow(base + [
+                    "indicateur", axe["id"], block["serie"], block.get("indicateur") or "", block["libelle"],
+                    line["libelle"], _cell(line["valeur"]), block.get("unite") or "", block["statistique"],
+                    effectif, line["n_valeurs"], _cell(line["taux_nc"]), block["source"]["dataset"],
+                    block.get("millesime") or "", "oui" if line["valeur"] is None else "non"])
+        for missing in axe["sans_donnees"]:
+            writer.writerow(base + ["indicateur", axe["id"], "", missing["id"], missing["label"], "Ensemble",
+                                    "", "", "", "", "", "", "", "", "oui"])
+    name = f"territoire-{data['niveau']}{'-' + data['code'] if data['code'] else ''}.csv"
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)
+
+
+def _geojson(territory: territories.Territory, data: dict[str, Any]) -> Response:
+    properties: dict[str, Any] = {
+        "niveau": data["niveau"], "code": data["code"], "nom": data["nom"],
+        "etablissements": data["effectifs"]["ecoles_colleges_lycees"],
+        "indicateurs": [{"serie": b["serie"], "libelle": b["libelle"], "valeur": b["valeur"], "unite": b.get("unite"),
+                         "taux_nc": b["taux_nc"], "millesime": b.get("millesime"), "jeu_de_donnees": b["source"]["dataset"]}
+                        for axe in data["axes"] for b in axe["indicateurs"]],
+    }
+    collection = {"type": "FeatureCollection", "features": [geometry.feature(territory, properties)]}
+    return Response(json.dumps(collection, ensure_ascii=False), mimetype="application/geo+json")
+
+
+# --------------------------------------------------------------------------- map data
+
+def _map_args() -> tuple[Optional[territories.Territory], str]:
+    territory = logic.resolve(request.args.get("niveau"), request.args.get("code"))
+    child = request.args.get("enfants") or (record.CHILD_LEVEL.get(territory.level) if territory else "")
+    return territory, child or ""
+
+
+@territoire.route("/territoire/carte.json")
+def carte() -> Response:
+    """Values of the children territories for one series: the choropleth's data."""
+    territory, child = _map_args()
+    if territory is None or child not in record.child_levels(territory.level):
+        return _json({"error": tk._("Territoire ou niveau des enfants inconnu.")}, status=404)
+    aggregates.ensure_fresh(wait=False)
+    conn = model.Session.connection()
+    serie = request.args.get("serie") or ""
+    dim = request.args.get("dim") or "ensemble"
+    if dim not in ind.DIMENSION_LABELS:
+        return _json({"error": tk._("Ventilation inconnue.")}, status=400)
+    data = record.choropleth(conn, territory, child, serie, dim)
+    if data is None:
+        return _json({"error": tk._("Indicateur inconnu."), "series": record.series_options(conn)}, status=404)
+    return _json(data, max_age=60)
+
+
+@territoire.route("/territoire/contours.geojson")
+def contours() -> Response:
+    """Contours of the children territories (overseas insets on a map of France)."""
+    territory, child = _map_args()
+    if territory is None or child not in record.child_levels(territory.level):
+        return _json({"error": tk._("Territoire ou niveau des enfants inconnu.")}, status=404)
+    text = geometry.children_geojson(territory.level, territory.code, child)
+    return Response(text, mimetype="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@territoire.route("/territoire/etablissements.json")
+def etablissements() -> Response:
+    """Located establishments of a département or a commune (public directories)."""
+    territory = logic.resolve(request.args.get("niveau"), request.args.get("code"))
+    if territory is None or territory.level not in (territories.DEPARTEMENT, territories.COMMUNE):
+        return _json({"error": tk._("Points disponibles pour un département ou une commune.")}, status=404)
+    aggregates.ensure_fresh(wait=False)
+    rows = aggregates.establishments(model.Session.connection(), territory.level, territory.code)
+    return _json({"niveau": territory.level, "code": territory.code, "etablissements": [
+        {**r, "chemin": f"/etablissement/{r['uai']}"} for r in rows]}, max_age=60)
+
+
+# --------------------------------------------------------------------------- état des lieux
+
+@territoire.route("/etat-des-lieux")
+def etat() -> Any:
+    aggregates.ensure_fresh(wait=False)
+    data = etat_des_lieux.build(model.Session.connection())
+    if request.args.get("format") == "json":
+        return _json(data)
+    return tk.render("ecarto/territoire/etat_des_lieux.html", {"data": data})
