@@ -71,7 +71,7 @@ cmd_deps() {
         say "pile installée en $((SECONDS - t0)) s"
     fi
     # The French catalogue of the extension is compiled from its .po file.
-    "$VENV/bin/pybabel" compile -D ckanext-ecarto -d ckanext/ecarto/i18n >/dev/null
+    "$VENV/bin/pybabel" -q compile -D ckanext-ecarto -d ckanext/ecarto/i18n
 }
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
