@@ -146,3 +146,55 @@ def test_existing_resource_is_validated_by_id(portal, new_dataset):
                                   upload=upload(files.ips_haute_garonne(), "ips.csv"))
     report = helpers.call_action("ecarto_validate_resource", _ctx(portal), id=outcome["resource"]["id"])
     assert report["axe"]["id"] == "etablissements" and report["file"]["n_rows"] == len(files.ips_lines()) - 1
+
+
+class _RedirectToLoopback(http.server.BaseHTTPRequestHandler):
+    """Stands for a public site whose link redirects into the portal's own network."""
+    target = ""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self.send_response(302)
+        self.send_header("Location", self.target)
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.allow_private_urls", "false")
+def test_urls_of_the_portals_own_network_are_refused(portal, file_server, tmp_path, monkeypatch):
+    """Production setting: the server never fetches loopback/private addresses for an editor,
+    not even through a redirect, and says why."""
+    from ckanext.ecarto import remote
+
+    (tmp_path / "ips-31.csv").write_bytes(files.ips_haute_garonne())
+    for url in (f"{file_server}/ips-31.csv", "http://169.254.169.254/latest/meta-data/",
+                "http://10.0.0.8/export.csv", "http://[::1]:5432/"):
+        with pytest.raises(logic.ValidationError) as exc:
+            helpers.call_action("ecarto_validate_resource", _ctx(portal), axe="etablissements", url=url)
+        assert "réseau interne du portail" in exc.value.error_dict["url"][0], url
+
+    # a redirect is checked hop by hop (the first hop is allowed here only to reach the redirect)
+    _RedirectToLoopback.target = f"{file_server}/ips-31.csv"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectToLoopback)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        first_hop = f"http://127.0.0.1:{server.server_port}/donnees.csv"
+        checked = []
+        original = remote.check_url
+
+        def allow_first_hop(url: str) -> None:
+            checked.append(url)
+            if url != first_hop:
+                original(url)
+
+        monkeypatch.setattr(remote, "check_url", allow_first_hop)
+        with pytest.raises(remote.RemoteError, match="réseau interne"):
+            with remote.open_url(first_hop):
+                pass
+        assert checked == [first_hop, f"{file_server}/ips-31.csv"]
+    finally:
+        server.shutdown()
+    with pytest.raises(remote.RemoteError, match="http:// ou https://"):
+        original("ftp://example.org/donnees.csv")

@@ -100,24 +100,24 @@ def local_copy(resource: dict[str, Any]) -> tuple[Optional[str], bool]:
 
 
 def _download(url: str) -> str:
-    """Fetch a linked file to a temporary path (size-limited like CKAN uploads)."""
-    import requests
+    """Fetch a linked file to a temporary path (size-limited like CKAN uploads; public addresses
+    only, see remote.py)."""
+    from ckanext.ecarto import remote
 
     tk = _tk()
     limit = int(tk.config.get("ckan.max_resource_size") or 10) * 1024 * 1024
     fd, path = tempfile.mkstemp(prefix="ecarto-ingest-", suffix=os.path.splitext(url.split("?")[0])[1])
     size = 0
     try:
-        with requests.get(url, stream=True, timeout=(10, 120)) as response, os.fdopen(fd, "wb") as out:
-            response.raise_for_status()
+        with remote.open_url(url) as response, os.fdopen(fd, "wb") as out:
             for block in response.iter_content(1 << 20):
                 size += len(block)
                 if size > limit:
                     raise ReadError(f"Fichier distant trop volumineux (plus de {limit // (1024 * 1024)} Mo).")
                 out.write(block)
-    except requests.RequestException as exc:
+    except remote.RemoteError as exc:
         os.unlink(path)
-        raise ReadError(f"Téléchargement impossible de {url} : {exc}") from exc
+        raise ReadError(str(exc)) from exc
     except Exception:
         os.unlink(path)
         raise

@@ -78,18 +78,15 @@ def stage_input(data_dict: DataDict, *, package_id: str, user: str,
         return staging.create(upload.stream, filename=upload.filename, package_id=package_id, user=user,
                               max_bytes=limit, resource_id=resource_id, options=options)
     if url:
-        if not url.startswith(("http://", "https://")):
-            raise tk.ValidationError({"url": [tk._("Adresse invalide : elle doit commencer par http:// ou https://.")]})
+        from ckanext.ecarto import remote
         try:
-            import requests
-            with requests.get(url, stream=True, timeout=(10, 120)) as response:
-                response.raise_for_status()
+            with remote.open_url(url) as response:
                 response.raw.decode_content = True
                 return staging.create(response.raw, filename=_filename_from_url(url), package_id=package_id,
                                       user=user, max_bytes=limit, source_url=url, resource_id=resource_id,
                                       options=options)
-        except requests.RequestException as exc:
-            raise tk.ValidationError({"url": [tk._("Téléchargement impossible : {error}").format(error=exc)]})
+        except remote.RemoteError as exc:
+            raise tk.ValidationError({"url": [str(exc)]})
     raise tk.ValidationError({"upload": [tk._("Déposez un fichier (CSV ou XLSX) ou indiquez son adresse (URL).")]})
 
 
