@@ -1,8 +1,10 @@
 /* Dataset form: show only the section of the chosen axis (fieldsets tagged data-ecarto-axe by
    templates/scheming/package/snippets/package_form.html). Without JavaScript every section stays
-   visible and the server keeps only the chosen axis's values. */
+   visible and the server keeps only the chosen axis's values.
+   Also gives CKAN's select2 widgets (tags) the name of their field's label, which select2 does not
+   pass on to its combobox (RGAA 11.1 / WCAG 4.1.2). */
 (function () {
-  function init() {
+  function toggleAxisSections() {
     var select = document.getElementById('field-axe');
     if (!select) { return; }
     function show() {
@@ -12,6 +14,24 @@
     }
     select.addEventListener('change', show);
     show();
+  }
+
+  function nameSelect2Widgets() {
+    document.querySelectorAll('.select2-container').forEach(function (container) {
+      var original = container.previousElementSibling;
+      var selection = container.querySelector('.select2-selection');
+      if (!original || !original.id || !selection || selection.hasAttribute('aria-label')) { return; }
+      var label = document.querySelector('label[for="' + original.id + '"]');
+      if (label) {
+        selection.setAttribute('aria-label', label.textContent.replace(/\s+/g, ' ').trim());
+      }
+    });
+  }
+
+  function init() {
+    toggleAxisSections();
+    nameSelect2Widgets();
+    new MutationObserver(nameSelect2Widgets).observe(document.body, {childList: true, subtree: true});
   }
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);

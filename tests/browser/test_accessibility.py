@@ -1,0 +1,53 @@
+"""Accessibility (RGAA, built on WCAG 2.1 AA) of the portal's own pages, checked in a real
+browser by axe-core (bundled in axe-playwright-python): no "serious" or "critical" violation on
+the pages a citizen, an elected official or a collectivité's editor uses, with real data."""
+from __future__ import annotations
+
+import pytest
+
+import ckan.tests.factories as factories
+
+from tests.etablissements.conftest import portal  # noqa: F401 - module fixture: real sample data
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PUBLIC_PAGES = [
+    "/", "/dataset/", "/dataset/ips-colleges-2023",
+    "/etablissement", "/etablissement?q=jean+jaures", "/etablissement/0301326D",
+    "/territoire", "/territoire/france", "/territoire/region/76", "/territoire/academie/16",
+    "/territoire/departement/31", "/territoire/commune/31555", "/etat-des-lieux",
+]
+EDITOR_PAGES = ["/dataset/new", "/dataset/ips-colleges-2023/publier"]
+
+
+def _serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]}"
+            for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_public_pages_have_no_serious_accessibility_violation(portal, page, live_server):
+    found = {}
+    for path in PUBLIC_PAGES:
+        response = page.goto(live_server + path)
+        assert response.status == 200, path
+        violations = _serious_violations(page)
+        if violations:
+            found[path] = violations
+    assert not found, found
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_editor_pages_have_no_serious_accessibility_violation(portal, page, live_server):
+    token = factories.APIToken(user=portal.sysadmin["name"])["token"]
+    page.context.set_extra_http_headers({"Authorization": token})
+    found = {}
+    for path in EDITOR_PAGES:
+        response = page.goto(live_server + path)
+        assert response.status == 200, path
+        violations = _serious_violations(page)
+        if violations:
+            found[path] = violations
+    assert not found, found
