@@ -27,27 +27,24 @@ def _serious_violations(page) -> list[str]:
             for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
-@pytest.mark.usefixtures("with_plugins")
-def test_public_pages_have_no_serious_accessibility_violation(portal, page, live_server):
+def _violations_by_page(page, live_server: str, paths: list[str]) -> dict[str, list[str]]:
     found = {}
-    for path in PUBLIC_PAGES:
+    for path in paths:
         response = page.goto(live_server + path)
         assert response.status == 200, path
         violations = _serious_violations(page)
         if violations:
             found[path] = violations
-    assert not found, found
+    return found
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_public_pages_have_no_serious_accessibility_violation(portal, page, live_server):
+    assert not _violations_by_page(page, live_server, PUBLIC_PAGES)
 
 
 @pytest.mark.usefixtures("with_plugins")
 def test_editor_pages_have_no_serious_accessibility_violation(portal, page, live_server):
     token = factories.APIToken(user=portal.sysadmin["name"])["token"]
     page.context.set_extra_http_headers({"Authorization": token})
-    found = {}
-    for path in EDITOR_PAGES:
-        response = page.goto(live_server + path)
-        assert response.status == 200, path
-        violations = _serious_violations(page)
-        if violations:
-            found[path] = violations
-    assert not found, found
+    assert not _violations_by_page(page, live_server, EDITOR_PAGES)

@@ -9,17 +9,9 @@ from typing import Any, Callable, Iterator, Optional
 
 import click
 
+from ckanext.ecarto.ingest.commands import request_context
+
 SOURCE_TYPES = ("ecarto_ods", "ecarto_udata", "ckan")
-
-
-@contextlib.contextmanager
-def _request_context() -> Iterator[None]:
-    app = click.get_current_context().meta.get("flask_app")
-    if app is None:
-        yield
-        return
-    with app.test_request_context():
-        yield
 
 
 @contextlib.contextmanager
@@ -43,7 +35,7 @@ def harvest(source: str, force: bool) -> None:
 
     click.echo(f"Moissonnage de « {source} »…")
     try:
-        with _request_context():
+        with request_context():
             summary = run_source(source, force=force, progress=_progress)
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -86,7 +78,7 @@ def harvest_source_create(name: str, url: str, source_type: str, title: Optional
             config = f.read()
     data: dict[str, Any] = {"name": name, "url": url, "source_type": source_type, "title": title or name,
                             "frequency": frequency, "config": config or ""}
-    with _request_context():
+    with request_context():
         if organization:
             data["owner_org"] = tk.get_action("organization_show")({"ignore_auth": True},
                                                                     {"id": organization})["id"]

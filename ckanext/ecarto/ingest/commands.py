@@ -34,8 +34,9 @@ def _progress_bar(label: str, size: int) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _request_context() -> Iterator[None]:
-    """Actions behave as in a request (CKAN's own commands do the same)."""
+def request_context() -> Iterator[None]:
+    """Actions behave as in a request (CKAN's own commands do the same); shared by every
+    `ckan ecarto` command."""
     app = click.get_current_context().meta.get("flask_app")
     if app is None:
         yield
@@ -91,7 +92,7 @@ def load(path: str, dataset: str, axe: str, organization: Optional[str], millesi
 
     started = time.monotonic()
     try:
-        with _request_context(), _progress_bar(os.path.basename(path), os.path.getsize(path)) as progress:
+        with request_context(), _progress_bar(os.path.basename(path), os.path.getsize(path)) as progress:
             outcome = publish.load(
                 path, dataset=dataset, axe=axe, organization=organization, millesime=millesime,
                 title=title, resource_name=resource_name, resource_format=resource_format,
@@ -124,7 +125,7 @@ def load_sample(folder: Optional[str], force: bool) -> None:
 
     started = time.monotonic()
     try:
-        with _request_context():
+        with request_context():
             outcomes = publish.load_sample(Path(folder) if folder else None, force=force, echo=click.echo,
                                            progress_for=_progress_bar)
     except publish.PublishError as exc:
@@ -152,7 +153,7 @@ def _refresh_territory_aggregates() -> None:
     from ckanext.ecarto.territoires import aggregates
 
     started = time.monotonic()
-    with _request_context():
+    with request_context():
         aggregates.refresh()
     click.echo(f"Agrégats territoriaux à jour — {time.monotonic() - started:.1f} s.")
 
@@ -164,7 +165,7 @@ def ingest_command(resource_id: str, force: bool) -> None:
     """Charge en base le fichier de la ressource RESOURCE_ID (déposé ou lien)."""
     from ckanext.ecarto import ingest
 
-    with _request_context():
+    with request_context():
         report = ingest.ingest_resource(resource_id, force=force)
     click.echo(_report_line(report))
     _print_rejects(report)

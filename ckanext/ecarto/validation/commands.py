@@ -9,6 +9,7 @@ from typing import Optional
 
 import click
 
+from ckanext.ecarto.ingest.commands import request_context
 from ckanext.ecarto.validation.tableschema import available_axes
 
 
@@ -25,12 +26,7 @@ def validate(path: str, axe: str, uai_column: Optional[str], commune_column: Opt
     standard. Code de sortie 1 si le rapport contient des erreurs bloquantes."""
     from ckanext.ecarto.validation import validate_file
 
-    app = click.get_current_context().meta.get("flask_app")
-    if app is not None:
-        with app.test_request_context():
-            report = validate_file(path, axe, uai_column=uai_column, commune_column=commune_column,
-                                   check_directory=not no_directory)
-    else:
+    with request_context():
         report = validate_file(path, axe, uai_column=uai_column, commune_column=commune_column,
                                check_directory=not no_directory)
     click.echo(json.dumps(report, ensure_ascii=False, indent=indent or None, default=str))
