@@ -105,6 +105,12 @@ class Listing:
     scanned: int = 0           # remote datasets seen, before the source's selection
 
 
+def unknown_keys_message(n: int, key: str, unknown: set[str], possible: set[str]) -> str:
+    """A selection rule of the source config with keys the harvester does not know."""
+    return tk._("Règle {n} de « {key} » : clé(s) inconnue(s) {unknown} (clés possibles : {possible}).").format(
+        n=n, key=key, unknown=", ".join(sorted(unknown)), possible=", ".join(sorted(possible)))
+
+
 # --------------------------------------------------------------------------- state helpers
 
 def extras_of(obj: Optional[HarvestObject]) -> dict[str, str]:
@@ -176,10 +182,12 @@ def close_stale_jobs(source_id: str, *, exclude: Optional[str] = None,
         last = job.get_last_action_time() or job.created
         if now - last <= dt.timedelta(minutes=max_minutes):
             continue
-        message = (f"Moissonnage interrompu : aucune activité depuis le {last:%d/%m/%Y à %H:%M} UTC (plus de "
-                   f"{max_minutes:g} minutes). La tâche a été close automatiquement ; les jeux qu'elle n'a pas "
-                   "traités le seront au prochain moissonnage. Si cela se répète, consultez les journaux du "
-                   "serveur (processus arrêté, source trop lente).")
+        message = tk._(
+            "Moissonnage interrompu : aucune activité depuis le {date} à {time} UTC (plus de {minutes} "
+            "minutes). La tâche a été close automatiquement ; les jeux qu'elle n'a pas traités le seront au "
+            "prochain moissonnage. Si cela se répète, consultez les journaux du serveur (processus arrêté, "
+            "source trop lente).").format(date=_fr_date(last), time=last.strftime("%H:%M"),
+                                          minutes=f"{max_minutes:g}")
         unfinished = (model.Session.query(HarvestObject).filter(HarvestObject.harvest_job_id == job.id)
                       .filter(HarvestObject.state.in_(["WAITING", "FETCH", "IMPORT"])).all())
         for obj in unfinished:
@@ -234,22 +242,24 @@ class EcartoHarvester(HarvesterBase):
             try:
                 parsed = json.loads(config)
             except ValueError as exc:
-                raise ValueError(f"Configuration illisible : JSON invalide ({exc}).") from exc
+                raise ValueError(tk._("Configuration illisible : JSON invalide ({error}).").format(
+                    error=exc)) from exc
         if not isinstance(parsed, dict):
-            raise ValueError("La configuration doit être un objet JSON ({…}).")
+            raise ValueError(tk._("La configuration doit être un objet JSON ({…})."))
         for key, (kind, _option, _default) in COMMON_OPTIONS.items():
             if key in parsed:
                 try:
                     value = kind(parsed[key])
                 except (TypeError, ValueError):
-                    raise ValueError(f"« {key} » doit être un nombre.")
+                    raise ValueError(tk._("« {key} » doit être un nombre.").format(key=key))
                 if value < 0:
-                    raise ValueError(f"« {key} » ne peut pas être négatif.")
+                    raise ValueError(tk._("« {key} » ne peut pas être négatif.").format(key=key))
         for key in ("force_all", "private"):
             if key in parsed and not isinstance(parsed[key], bool):
-                raise ValueError(f"« {key} » doit valoir true ou false.")
+                raise ValueError(tk._("« {key} » doit valoir true ou false.").format(key=key))
         if parsed.get("axe") is not None and parsed["axe"] not in AXES:
-            raise ValueError(f"Axe inconnu : « {parsed['axe']} ». Axes possibles : {', '.join(AXES)}.")
+            raise ValueError(tk._("Axe inconnu : « {axe} ». Axes possibles : {axes}.").format(
+                axe=parsed["axe"], axes=", ".join(AXES)))
         self.check_config(parsed)
         return parsed
 
@@ -286,7 +296,11 @@ class EcartoHarvester(HarvesterBase):
 
     @staticmethod
     def describe(remote: Remote) -> str:
-        return f"Jeu « {remote.title} » ({remote.guid}, {remote.url})"
+        return tk._("Jeu « {title} » ({guid}, {url})").format(title=remote.title, guid=remote.guid, url=remote.url)
+
+    def _about(self, remote: Remote, error: Any) -> str:
+        """A harvest object's error: the dataset (see ``describe``), then what went wrong."""
+        return tk._("{dataset} : {error}").format(dataset=self.describe(remote), error=error)
 
     # ------------------------------------------------------------------ gather
 
@@ -295,16 +309,17 @@ class EcartoHarvester(HarvesterBase):
         try:
             config = self.parse_config(source.config)
         except ValueError as exc:
-            self._save_gather_error(f"Configuration de la source invalide : {exc} Corrigez-la dans la page "
-                                    "d'édition de la source, puis relancez.", harvest_job)
+            self._save_gather_error(tk._("Configuration de la source invalide : {error} Corrigez-la dans la "
+                                         "page d'édition de la source, puis relancez.").format(error=exc),
+                                    harvest_job)
             return None
         close_stale_jobs(source.id, exclude=harvest_job.id)
         http = self.http(config)
         try:
             listing = self.list_remote(source, config, http)
         except FetchError as exc:
-            self._save_gather_error(f"Catalogue de la source illisible. {exc} Aucun jeu n'a été modifié, "
-                                    "marqué disparu ni archivé.", harvest_job)
+            self._save_gather_error(tk._("Catalogue de la source illisible. {error} Aucun jeu n'a été modifié, "
+                                         "marqué disparu ni archivé.").format(error=exc), harvest_job)
             return None
         except RecordError as exc:
             self._save_gather_error(str(exc), harvest_job)
@@ -325,14 +340,14 @@ class EcartoHarvester(HarvesterBase):
                 "action": action, "remote": asdict(remote), "force": force}))
 
         if not listing.complete:
-            self._save_gather_error("Liste des jeux de la source incomplète (voir l'erreur précédente) : la "
-                                    "détection des jeux disparus est suspendue pour ce moissonnage, rien n'est "
-                                    "marqué disparu ni archivé.", harvest_job)
+            self._save_gather_error(tk._("Liste des jeux de la source incomplète (voir l'erreur précédente) : "
+                                         "la détection des jeux disparus est suspendue pour ce moissonnage, "
+                                         "rien n'est marqué disparu ni archivé."), harvest_job)
         elif not listing.scanned and current:
-            self._save_gather_error(f"La source ne liste plus aucun jeu alors que {len(current)} jeux en "
-                                    "viennent : par prudence rien n'est marqué disparu. Vérifiez la sélection "
-                                    "(identifiants, mots-clés, producteur) dans la configuration de la "
-                                    "source.", harvest_job)
+            self._save_gather_error(tk._("La source ne liste plus aucun jeu alors que {n} jeux en viennent : "
+                                         "par prudence rien n'est marqué disparu. Vérifiez la sélection "
+                                         "(identifiants, mots-clés, producteur) dans la configuration de la "
+                                         "source.").format(n=len(current)), harvest_job)
         else:
             ids.extend(self._missing(harvest_job, config, current, seen))
         return ids
@@ -395,7 +410,7 @@ class EcartoHarvester(HarvesterBase):
             config = self.parse_config(source.config)
             files = self.data_files(remote, config)
         except (ValueError, RecordError) as exc:
-            self._save_object_error(f"{self.describe(remote)} : {exc}", harvest_object, "Fetch")
+            self._save_object_error(self._about(remote, exc), harvest_object, "Fetch")
             return False
         http = self.http(config)
         previous = extras_of(current_object(source.id, remote.guid))
@@ -409,8 +424,8 @@ class EcartoHarvester(HarvesterBase):
             try:
                 path = http.download(data.url, suffix=data.suffix)
             except FetchError as exc:
-                self._save_object_error(
-                    f"{self.describe(remote)} : données « {data.name or data.key} » non téléchargées. {exc}",
+                self._save_object_error(self._about(remote, tk._(
+                    "données « {name} » non téléchargées. {error}").format(name=data.name or data.key, error=exc)),
                     harvest_object, "Fetch")
                 continue
             set_extra(harvest_object, EXTRA_FILE + data.key, json.dumps(
@@ -448,7 +463,7 @@ class EcartoHarvester(HarvesterBase):
             config = self.parse_config(source.config)
             pkg = self.package_dict(remote, config, self.base_url(source))
         except (ValueError, RecordError) as exc:
-            self._save_object_error(f"{self.describe(remote)} : {exc}", obj, "Import")
+            self._save_object_error(self._about(remote, exc), obj, "Import")
             return False
         saved = self._save_package(obj, remote, pkg, config)
         if saved is None:
@@ -462,11 +477,11 @@ class EcartoHarvester(HarvesterBase):
             report = ingest.ingest_resource(resource_id, info["path"])
             if report.status == "error":
                 ok = False
-                self._save_object_error(
-                    f"{self.describe(remote)} : données de la ressource « {names[resource_id]} » ({info['url']}) "
-                    f"non chargées. {report.message} Que faire : vérifiez le fichier à la source ; si une "
-                    "colonne a été renommée, corrigez « uai_column » / « commune_column » dans la "
-                    "configuration de la source.", obj, "Import")
+                self._save_object_error(self._about(remote, tk._(
+                    "données de la ressource « {name} » ({url}) non chargées. {reason} Que faire : vérifiez le "
+                    "fichier à la source ; si une colonne a été renommée, corrigez « uai_column » / "
+                    "« commune_column » dans la configuration de la source.").format(
+                        name=names[resource_id], url=info["url"], reason=report.message)), obj, "Import")
             else:
                 set_extra(obj, EXTRA_DATA + key, info["fingerprint"])
         errored = model.Session.query(HarvestObjectError).filter(
@@ -524,16 +539,17 @@ class EcartoHarvester(HarvesterBase):
             model.Session.rollback()
             summary = "; ".join(f"{k} : {', '.join(map(str, v)) if isinstance(v, list) else v}"
                                 for k, v in (exc.error_dict or {}).items())
-            self._save_object_error(
-                f"{self.describe(remote)} : métadonnées refusées par le schéma du portail ({summary}). "
-                "Que faire : précisez la valeur attendue (axe, millésime, territoire…) dans la règle de ce jeu "
-                "de la configuration de la source.", obj, "Import")
+            self._save_object_error(self._about(remote, tk._(
+                "métadonnées refusées par le schéma du portail ({errors}). Que faire : précisez la valeur "
+                "attendue (axe, millésime, territoire…) dans la règle de ce jeu de la configuration de la "
+                "source.").format(errors=summary)), obj, "Import")
             return None
         except Exception as exc:  # noqa: BLE001 - recorded on the object, the job goes on
             model.Session.rollback()
             log.exception("Import de %s", remote.guid)
-            self._save_object_error(f"{self.describe(remote)} : enregistrement impossible ({exc}). "
-                                    "Consultez les journaux du serveur.", obj, "Import")
+            self._save_object_error(self._about(remote, tk._(
+                "enregistrement impossible ({error}). Consultez les journaux du serveur.").format(error=exc)),
+                obj, "Import")
             return None
         kept = {r["id"] for r in saved.get("resources", [])}
         for resource_id in previous_resources - kept:
@@ -555,10 +571,11 @@ class EcartoHarvester(HarvesterBase):
         except Exception as exc:  # noqa: BLE001
             model.Session.rollback()
             log.exception("Archivage de %s", obj.guid)
-            self._save_object_error(
-                f"Jeu « {title} » ({obj.guid}) : disparu de la source depuis le "
-                f"{_fr_date(_parse(content['missing_since']) or clock.now())}, mais son archivage a échoué "
-                f"({exc}). Il sera retenté au prochain moissonnage.", obj, "Import")
+            self._save_object_error(tk._(
+                "Jeu « {title} » ({guid}) : disparu de la source depuis le {date}, mais son archivage a échoué "
+                "({error}). Il sera retenté au prochain moissonnage.").format(
+                    title=title, guid=obj.guid, date=_fr_date(_parse(content["missing_since"]) or clock.now()),
+                    error=exc), obj, "Import")
             return False
         if cur is not None:
             set_extra(cur, EXTRA_ARCHIVED, _iso(clock.now()))
@@ -578,6 +595,6 @@ def missing_summary(content: dict[str, Any]) -> str:
     """The CLI's line for a dataset in its grace period."""
     since = _parse(content.get("missing_since"))
     until = _parse(content.get("archive_on"))
-    return (f"Jeu « {content.get('title')} » absent de la source depuis le "
-            f"{_fr_date(since) if since else '?'} : il sera archivé le {_fr_date(until) if until else '?'} "
-            "s'il ne réapparaît pas.")
+    return tk._("Jeu « {title} » absent de la source depuis le {since} : il sera archivé le {until} s'il ne "
+                "réapparaît pas.").format(title=content.get("title"), since=_fr_date(since) if since else "?",
+                                          until=_fr_date(until) if until else "?")

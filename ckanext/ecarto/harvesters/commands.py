@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import click
 
+import ckan.plugins.toolkit as tk
+
 from ckanext.ecarto.ingest.commands import request_context
 
 SOURCE_TYPES = ("ecarto_ods", "ecarto_udata", "ckan")
@@ -16,7 +18,7 @@ SOURCE_TYPES = ("ecarto_ods", "ecarto_udata", "ckan")
 
 @contextlib.contextmanager
 def _progress(total: int) -> Iterator[Callable[[str], None]]:
-    with click.progressbar(length=max(total, 1), label="Jeux de données", show_pos=True,
+    with click.progressbar(length=max(total, 1), label=tk._("Jeux de données"), show_pos=True,
                            file=sys.stderr, item_show_func=lambda item: item) as bar:
         def advance(guid: str) -> None:
             bar.current_item = guid[:40]
@@ -33,26 +35,27 @@ def harvest(source: str, force: bool) -> None:
     puis affiche le bilan et chaque erreur."""
     from ckanext.ecarto.harvesters.run import RunError, run_source
 
-    click.echo(f"Moissonnage de « {source} »…")
+    click.echo(tk._("Moissonnage de « {source} »…").format(source=source))
     try:
         with request_context():
             summary = run_source(source, force=force, progress=_progress)
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc
     for job_id in summary.closed_jobs:
-        click.echo(f"Tâche bloquée {job_id} close (aucune activité depuis trop longtemps).")
-    click.echo(f"Créés : {summary.created}   mis à jour : {summary.updated}   inchangés : {summary.unchanged}   "
-               f"disparus (délai de grâce) : {summary.missing}   archivés : {summary.archived}   "
-               f"en erreur : {summary.errored}")
+        click.echo(tk._("Tâche bloquée {job} close (aucune activité depuis trop longtemps).").format(job=job_id))
+    click.echo(tk._("Créés : {created}   mis à jour : {updated}   inchangés : {unchanged}   disparus (délai de "
+                    "grâce) : {missing}   archivés : {archived}   en erreur : {errored}").format(
+        created=summary.created, updated=summary.updated, unchanged=summary.unchanged, missing=summary.missing,
+        archived=summary.archived, errored=summary.errored))
     for note in summary.missing_notes:
         click.echo(f"  {note}")
     if summary.gather_errors or summary.object_errors:
-        click.echo(f"Erreurs ({summary.errors}) :")
+        click.echo(tk._("Erreurs ({n}) :").format(n=summary.errors))
         for message in summary.gather_errors:
             click.echo(f"  - [source] {message}")
         for guid, message in summary.object_errors:
             click.echo(f"  - [{guid}] {message}")
-    click.echo(f"Tâche {summary.job_id} : {summary.status}.")
+    click.echo(tk._("Tâche {job} : {status}.").format(job=summary.job_id, status=summary.status))
     if summary.errors:
         sys.exit(1)
 
@@ -71,8 +74,6 @@ def harvest_source_create(name: str, url: str, source_type: str, title: Optional
                           organization: Optional[str], config: Optional[str], frequency: str) -> None:
     """Crée la source NAME (URL du portail distant) ; la configuration est vérifiée par le
     moissonneur avant l'enregistrement."""
-    import ckan.plugins.toolkit as tk
-
     if config and config.startswith("@"):
         with open(config[1:], encoding="utf-8") as f:
             config = f.read()
@@ -86,8 +87,10 @@ def harvest_source_create(name: str, url: str, source_type: str, title: Optional
         try:
             source = tk.get_action("harvest_source_create")({"user": user, "ignore_auth": True}, data)
         except tk.ValidationError as exc:
-            raise click.ClickException(f"Source refusée : {json.dumps(exc.error_dict, ensure_ascii=False)}")
-    click.echo(f"Source « {source['name']} » créée ({source['id']}) : `ckan ecarto harvest {source['name']}`.")
+            raise click.ClickException(tk._("Source refusée : {errors}").format(
+                errors=json.dumps(exc.error_dict, ensure_ascii=False)))
+    click.echo(tk._("Source « {name} » créée ({id}) : `ckan ecarto harvest {name}`.").format(
+        name=source["name"], id=source["id"]))
 
 
 COMMANDS = (harvest, harvest_source_create)

@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 
 import requests
 
+import ckan.plugins.toolkit as tk
+
 USER_AGENT = "ckanext-ecarto-harvester (+https://github.com/)"
 
 
@@ -65,11 +67,12 @@ class HttpClient:
                 last_problem = "timeout"
                 continue
             except requests.ConnectionError as exc:
-                last_problem = f"connexion impossible ({_short(exc)})"
+                last_problem = tk._("connexion impossible ({error})").format(error=_short(exc))
                 continue
             except requests.RequestException as exc:
-                raise FetchError(f"Requête invalide vers {url} : {_short(exc)}. Vérifiez l'URL de la "
-                                 "source dans sa configuration.", url=url) from exc
+                raise FetchError(tk._("Requête invalide vers {url} : {error}. Vérifiez l'URL de la source "
+                                      "dans sa configuration.").format(url=url, error=_short(exc)),
+                                 url=url) from exc
             if response.status_code == 429 or response.status_code >= 500:
                 last_problem = f"HTTP {response.status_code}"
                 response.close()
@@ -91,11 +94,11 @@ class HttpClient:
             return response.json()
         except (ValueError, requests.JSONDecodeError) as exc:
             snippet = response.text[:80].replace("\n", " ")
-            raise FetchError(
-                f"Réponse illisible de {full} : ce n'est pas du JSON valide ({_short(exc)} ; début de la "
-                f"réponse : « {snippet} »). Le portail distant renvoie peut-être une page d'erreur ou "
-                "une réponse tronquée : réessayez plus tard, et vérifiez l'URL de la source.",
-                url=full) from exc
+            raise FetchError(tk._(
+                "Réponse illisible de {url} : ce n'est pas du JSON valide ({error} ; début de la "
+                "réponse : « {snippet} »). Le portail distant renvoie peut-être une page d'erreur ou "
+                "une réponse tronquée : réessayez plus tard, et vérifiez l'URL de la source."
+            ).format(url=full, error=_short(exc), snippet=snippet), url=full) from exc
         finally:
             response.close()
 
@@ -111,16 +114,16 @@ class HttpClient:
             try:
                 return self._download_once(url, suffix)
             except _Truncated as exc:
-                last = FetchError(
-                    f"Téléchargement incomplet de {url} : {_n(exc.got)} octets reçus sur "
-                    f"{_n(exc.expected)} annoncés (connexion interrompue, {attempts} tentative"
-                    f"{'s' if attempts > 1 else ''}). Rien n'a été chargé : la version déjà en base reste "
-                    "en place et le prochain moissonnage réessaiera.", url=url)
+                last = FetchError(tk._(
+                    "Téléchargement incomplet de {url} : {got} octets reçus sur {expected} annoncés "
+                    "(connexion interrompue, {tries}). Rien n'a été chargé : la version déjà en base reste "
+                    "en place et le prochain moissonnage réessaiera."
+                ).format(url=url, got=_n(exc.got), expected=_n(exc.expected), tries=_tries(attempts)), url=url)
             except _TransferFailed as exc:
-                last = FetchError(
-                    f"Téléchargement interrompu de {url} ({exc.detail}, {attempts} tentative"
-                    f"{'s' if attempts > 1 else ''}). Rien n'a été chargé : la version déjà en base reste "
-                    "en place et le prochain moissonnage réessaiera.", url=url)
+                last = FetchError(tk._(
+                    "Téléchargement interrompu de {url} ({detail}, {tries}). Rien n'a été chargé : la version "
+                    "déjà en base reste en place et le prochain moissonnage réessaiera."
+                ).format(url=url, detail=exc.detail, tries=_tries(attempts)), url=url)
         assert last is not None
         raise last
 
@@ -138,10 +141,10 @@ class HttpClient:
                     for block in response.raw.stream(1 << 20, decode_content=True):
                         got += len(block)
                         if got > limit:
-                            raise FetchError(
-                                f"Fichier trop volumineux à {url} : plus de {_n(limit // (1024 * 1024))} Mo. "
-                                "Augmentez « max_download_mb » dans la configuration de la source, ou "
-                                "filtrez l'export.", url=url)
+                            raise FetchError(tk._(
+                                "Fichier trop volumineux à {url} : plus de {size} Mo. Augmentez "
+                                "« max_download_mb » dans la configuration de la source, ou filtrez l'export."
+                            ).format(url=url, size=_n(limit // (1024 * 1024))), url=url)
                         out.write(block)
                 except FetchError:
                     raise
@@ -184,29 +187,36 @@ def _full_url(url: str, params: Optional[dict[str, Any]]) -> str:
     return requests.Request("GET", url, params=params).prepare().url or url
 
 
+def _tries(attempts: int) -> str:
+    """« 3 tentatives » (attempts >= 1)."""
+    return tk.ungettext("{n} tentative", "{n} tentatives", attempts).format(n=attempts)
+
+
 def _retry_message(url: str, problem: str, attempts: int, timeout: float) -> str:
-    tries = f"{attempts} tentative{'s' if attempts > 1 else ''}"
+    tries = _tries(attempts)
     if problem == "timeout":
-        return (f"Délai dépassé : {url} n'a pas répondu en {timeout:g} s ({tries}). Le portail distant est "
-                "lent ou indisponible : réessayez plus tard, ou augmentez « timeout » dans la configuration "
-                "de la source.")
+        return tk._("Délai dépassé : {url} n'a pas répondu en {timeout} s ({tries}). Le portail distant est "
+                    "lent ou indisponible : réessayez plus tard, ou augmentez « timeout » dans la configuration "
+                    "de la source.").format(url=url, timeout=f"{timeout:g}", tries=tries)
     if problem.startswith("HTTP 429"):
-        return (f"Trop de requêtes : {url} a répondu HTTP 429 ({tries}). Le quota d'appels du portail est "
-                "atteint : relancez le moissonnage plus tard (data.education.gouv.fr autorise 5 000 appels "
-                "anonymes par jour).")
+        return tk._("Trop de requêtes : {url} a répondu HTTP 429 ({tries}). Le quota d'appels du portail est "
+                    "atteint : relancez le moissonnage plus tard (data.education.gouv.fr autorise 5 000 appels "
+                    "anonymes par jour).").format(url=url, tries=tries)
     if problem.startswith("HTTP "):
-        return (f"Erreur du serveur distant : {url} a répondu {problem} ({tries}). Le problème est du côté "
-                "du portail distant : réessayez plus tard ; s'il persiste, signalez-le à son producteur.")
-    return (f"Serveur injoignable : {url} — {problem} ({tries}). Vérifiez l'URL de la source et l'accès "
-            "réseau du serveur CKAN, puis relancez le moissonnage.")
+        return tk._("Erreur du serveur distant : {url} a répondu {problem} ({tries}). Le problème est du côté "
+                    "du portail distant : réessayez plus tard ; s'il persiste, signalez-le à son "
+                    "producteur.").format(url=url, problem=problem, tries=tries)
+    return tk._("Serveur injoignable : {url} — {problem} ({tries}). Vérifiez l'URL de la source et l'accès "
+                "réseau du serveur CKAN, puis relancez le moissonnage.").format(url=url, problem=problem, tries=tries)
 
 
 def _client_error_message(url: str, status: int) -> str:
     if status == 404:
-        return (f"Introuvable : {url} a répondu HTTP 404. Le jeu ou le fichier a peut-être été renommé ou "
-                "supprimé à la source : vérifiez l'identifiant dans la configuration de la source.")
+        return tk._("Introuvable : {url} a répondu HTTP 404. Le jeu ou le fichier a peut-être été renommé ou "
+                    "supprimé à la source : vérifiez l'identifiant dans la configuration de la "
+                    "source.").format(url=url)
     if status in (401, 403):
-        return (f"Accès refusé : {url} a répondu HTTP {status}. Le jeu est peut-être privé ou demande une "
-                "clé d'API : vérifiez ses droits d'accès à la source.")
-    return (f"Requête refusée : {url} a répondu HTTP {status}. Vérifiez l'URL et les paramètres de la "
-            "configuration de la source.")
+        return tk._("Accès refusé : {url} a répondu HTTP {status}. Le jeu est peut-être privé ou demande une "
+                    "clé d'API : vérifiez ses droits d'accès à la source.").format(url=url, status=status)
+    return tk._("Requête refusée : {url} a répondu HTTP {status}. Vérifiez l'URL et les paramètres de la "
+                "configuration de la source.").format(url=url, status=status)

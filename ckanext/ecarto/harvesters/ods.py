@@ -31,8 +31,11 @@ import json
 from typing import Any, Optional
 from urllib.parse import urlencode
 
+import ckan.plugins.toolkit as tk
+
 from ckanext.ecarto.harvesters import etic, mapping
-from ckanext.ecarto.harvesters.base import AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote
+from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
+                                            unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/explore/v2.1"
@@ -78,24 +81,24 @@ class EcartoOdsHarvester(EcartoHarvester):
     def check_config(self, config: dict[str, Any]) -> None:
         rules = config.get("datasets")
         if not isinstance(rules, list) or not rules:
-            raise ValueError("« datasets » doit être une liste non vide de règles de sélection, par exemple "
-                             '[{"id": "fr-en-annuaire-education", "axe": "etablissements"}].')
+            raise ValueError(tk._("« datasets » doit être une liste non vide de règles de sélection, par "
+                                  'exemple [{"id": "fr-en-annuaire-education", "axe": "etablissements"}].'))
         for n, rule in enumerate(rules, start=1):
             if isinstance(rule, str):
                 rule = {"id": rule}
             if not isinstance(rule, dict):
-                raise ValueError(f"Règle {n} de « datasets » : un objet JSON est attendu.")
+                raise ValueError(tk._("Règle {n} de « {key} » : un objet JSON est attendu.").format(
+                    n=n, key="datasets"))
             unknown = set(rule) - RULE_KEYS
             if unknown:
-                raise ValueError(f"Règle {n} de « datasets » : clé(s) inconnue(s) {', '.join(sorted(unknown))} "
-                                 f"(clés possibles : {', '.join(sorted(RULE_KEYS))}).")
+                raise ValueError(unknown_keys_message(n, "datasets", unknown, RULE_KEYS))
             if not any(rule.get(k) for k in SELECTORS):
-                raise ValueError(f"Règle {n} de « datasets » : précisez « id », « keyword », « publisher » "
-                                 "ou « theme ».")
+                raise ValueError(tk._("Règle {n} de « datasets » : précisez « id », « keyword », « publisher » "
+                                      "ou « theme ».").format(n=n))
             axe = rule.get("axe") or config.get("axe")
             if axe not in AXES:
-                raise ValueError(f"Règle {n} de « datasets » : axe manquant ou inconnu (« {axe} ») ; axes "
-                                 f"possibles : {', '.join(AXES)}.")
+                raise ValueError(tk._("Règle {n} de « datasets » : axe manquant ou inconnu (« {axe} ») ; axes "
+                                      "possibles : {axes}.").format(n=n, axe=axe, axes=", ".join(AXES)))
 
     @staticmethod
     def rules(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -139,14 +142,15 @@ class EcartoOdsHarvester(EcartoHarvester):
                 if offset == 0:
                     raise
                 listing.complete = False
-                listing.errors.append(f"Catalogue lu en partie seulement (jusqu'au jeu n° {offset}) : la page "
-                                      f"suivante de {url} a échoué. Les jeux déjà listés sont traités ; "
-                                      "réessayez plus tard pour les autres.")
+                listing.errors.append(tk._(
+                    "Catalogue lu en partie seulement (jusqu'au jeu n° {offset}) : la page suivante de {url} a "
+                    "échoué. Les jeux déjà listés sont traités ; réessayez plus tard pour les autres."
+                ).format(offset=offset, url=url))
                 break
             results = page.get("results") if isinstance(page, dict) else None
             if not isinstance(results, list):
-                raise FetchError(f"Réponse inattendue de {url} : la liste « results » manque (est-ce bien un "
-                                 "portail Opendatasoft, API Explore v2.1 ?).", url=url)
+                raise FetchError(tk._("Réponse inattendue de {url} : la liste « results » manque (est-ce bien "
+                                      "un portail Opendatasoft, API Explore v2.1 ?).").format(url=url), url=url)
             listing.scanned += len(results)
             for dataset in results:
                 rule = next((r for r in rules if self.matches(r, dataset)), None)
@@ -160,10 +164,11 @@ class EcartoOdsHarvester(EcartoHarvester):
         found = {r.guid for r in listing.remotes}
         for rule in rules:
             if rule.get("id") and rule["id"] not in found and listing.complete:
-                listing.errors.append(
-                    f"Jeu « {rule['id']} » demandé par la configuration mais absent du catalogue de "
-                    f"{portal_base(source.url)} : identifiant erroné, ou jeu retiré ou rendu privé à la source. "
-                    "S'il avait déjà été moissonné, il sera archivé à la fin du délai de grâce.")
+                listing.errors.append(tk._(
+                    "Jeu « {id} » demandé par la configuration mais absent du catalogue de {portal} : "
+                    "identifiant erroné, ou jeu retiré ou rendu privé à la source. S'il avait déjà été "
+                    "moissonné, il sera archivé à la fin du délai de grâce."
+                ).format(id=rule["id"], portal=portal_base(source.url)))
         return listing
 
     def _remote(self, url: str, dataset: dict[str, Any], rule: dict[str, Any]) -> Remote:
@@ -201,7 +206,7 @@ class EcartoOdsHarvester(EcartoHarvester):
         dcat = (record.get("metas") or {}).get("dcat") or {}
         axe = rule.get("axe")
         if axe not in AXES:
-            raise RecordError("aucun axe pour ce jeu : ajoutez « axe » à sa règle dans la configuration.")
+            raise RecordError(tk._("aucun axe pour ce jeu : ajoutez « axe » à sa règle dans la configuration."))
         license_id = mapping.license_id(metas.get("license"), metas.get("license_url"))
         pkg: dict[str, Any] = {
             "name": remote.guid,

@@ -65,9 +65,9 @@ def _job_for(context: dict[str, Any], source_id: str) -> HarvestJob:
                    .filter(HarvestJob.status == "New").order_by(HarvestJob.created.desc()).first())
         if pending is not None:
             return pending
-        raise RunError("Un moissonnage de cette source est déjà en cours (tâche « Running » active depuis moins "
-                       "de ckanext.ecarto.harvest.job_timeout minutes). Attendez sa fin, ou arrêtez-le avec "
-                       "`ckan harvester job-abort SOURCE`.")
+        raise RunError(tk._("Un moissonnage de cette source est déjà en cours (tâche « Running » active depuis "
+                            "moins de ckanext.ecarto.harvest.job_timeout minutes). Attendez sa fin, ou "
+                            "arrêtez-le avec `ckan harvester job-abort SOURCE`."))
 
 
 def run_source(source: str, *, force: bool = False,
@@ -78,16 +78,17 @@ def run_source(source: str, *, force: bool = False,
     package = model.Package.get(source)
     harvest_source = HarvestSource.get(package.id) if package is not None else HarvestSource.get(source)
     if harvest_source is None:
-        raise RunError(f"Source de moissonnage « {source} » introuvable (identifiant ou nom). "
-                       "`ckan harvester sources` les liste.")
+        raise RunError(tk._("Source de moissonnage « {source} » introuvable (identifiant ou nom). "
+                            "`ckan harvester sources` les liste.").format(source=source))
     source_dict = {"id": harvest_source.id, "name": package.name if package is not None else harvest_source.id,
                    "source_type": harvest_source.type}
     if not harvest_source.active or (package is not None and package.state != "active"):
-        raise RunError(f"La source « {source} » est désactivée ou supprimée : réactivez-la avant de la moissonner.")
+        raise RunError(tk._("La source « {source} » est désactivée ou supprimée : réactivez-la avant de la "
+                            "moissonner.").format(source=source))
     harvester = queue.get_harvester(source_dict["source_type"])
     if harvester is None:
-        raise RunError(f"Aucun moissonneur « {source_dict['source_type']} » n'est chargé : ajoutez-le à "
-                       "ckan.plugins.")
+        raise RunError(tk._("Aucun moissonneur « {type} » n'est chargé : ajoutez-le à ckan.plugins.").format(
+            type=source_dict["source_type"]))
     closed = base.close_stale_jobs(source_dict["id"])
     job = _job_for(context, source_dict["id"])
     job.ecarto_force = force
@@ -100,8 +101,8 @@ def run_source(source: str, *, force: bool = False,
         except Exception as exc:  # noqa: BLE001 - recorded, the job is closed below
             log.exception("Collecte de %s", source)
             model.Session.rollback()
-            HarvestGatherError.create(f"Erreur inattendue pendant la collecte : {exc}. Consultez les journaux "
-                                      "du serveur.", HarvestJob.get(job_id))
+            HarvestGatherError.create(tk._("Erreur inattendue pendant la collecte : {error}. Consultez les "
+                                           "journaux du serveur.").format(error=exc), HarvestJob.get(job_id))
             ids = []
         ids = ids if isinstance(ids, list) else []
         with (progress(len(ids)) if progress else nullcontext(lambda guid: None)) as advance:
@@ -115,8 +116,9 @@ def run_source(source: str, *, force: bool = False,
                     obj = HarvestObject.get(object_id)
                     obj.state, obj.report_status = "ERROR", "errored"
                     obj.save()
-                    HarvestObjectError.create(f"Jeu {obj.guid} : erreur inattendue ({exc}). Consultez les "
-                                              "journaux du serveur.", obj, "Import")
+                    HarvestObjectError.create(tk._("Jeu {guid} : erreur inattendue ({error}). Consultez les "
+                                                   "journaux du serveur.").format(guid=obj.guid, error=exc),
+                                              obj, "Import")
                 advance(obj.guid)
     finally:
         _close(context, source_dict["id"], job_id)
@@ -132,8 +134,8 @@ def _close(context: dict[str, Any], source_id: str, job_id: str) -> None:
                 .filter(HarvestObject.state.in_(["WAITING", "FETCH", "IMPORT"])).all()):
         obj.state, obj.report_status = "ERROR", "errored"
         model.Session.add(HarvestObjectError(
-            message=f"Jeu {obj.guid} : traitement interrompu avant sa fin ; il sera repris au prochain "
-                    "moissonnage.", object=obj, stage="Fetch"))
+            message=tk._("Jeu {guid} : traitement interrompu avant sa fin ; il sera repris au prochain "
+                         "moissonnage.").format(guid=obj.guid), object=obj, stage="Fetch"))
     job = HarvestJob.get(job_id)
     if job.gather_finished is None:
         job.gather_finished = base.clock.now()

@@ -33,8 +33,11 @@ import json
 from typing import Any, Optional
 from urllib.parse import quote, urlparse
 
+import ckan.plugins.toolkit as tk
+
 from ckanext.ecarto.harvesters import mapping
-from ckanext.ecarto.harvesters.base import AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote
+from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
+                                            unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/1"
@@ -75,20 +78,20 @@ class EcartoUdataHarvester(EcartoHarvester):
 
     def check_config(self, config: dict[str, Any]) -> None:
         if not any(_list(config.get(k)) for k in ("organizations", "organization", "tags", "q", "datasets")):
-            raise ValueError("Précisez ce qu'il faut moissonner : « organizations » (par exemple "
-                             '["arcep"]), « tags », « q » ou « datasets » (identifiants).')
+            raise ValueError(tk._("Précisez ce qu'il faut moissonner : « organizations » (par exemple "
+                                  '["arcep"]), « tags », « q » ou « datasets » (identifiants).'))
         for n, rule in enumerate(_list(config.get("rules")), start=1):
             if not isinstance(rule, dict):
-                raise ValueError(f"Règle {n} de « rules » : un objet JSON est attendu.")
+                raise ValueError(tk._("Règle {n} de « {key} » : un objet JSON est attendu.").format(n=n, key="rules"))
             unknown = set(rule) - RULE_KEYS
             if unknown:
-                raise ValueError(f"Règle {n} de « rules » : clé(s) inconnue(s) {', '.join(sorted(unknown))} "
-                                 f"(clés possibles : {', '.join(sorted(RULE_KEYS))}).")
+                raise ValueError(unknown_keys_message(n, "rules", unknown, RULE_KEYS))
             if rule.get("axe") is not None and rule["axe"] not in AXES:
-                raise ValueError(f"Règle {n} de « rules » : axe inconnu « {rule['axe']} » ; axes possibles : "
-                                 f"{', '.join(AXES)}.")
+                raise ValueError(tk._("Règle {n} de « rules » : axe inconnu « {axe} » ; axes possibles : "
+                                      "{axes}.").format(n=n, axe=rule["axe"], axes=", ".join(AXES)))
         if "page_size" in config and (not isinstance(config["page_size"], int) or not 1 <= config["page_size"] <= 1000):
-            raise ValueError("« page_size » doit être un entier entre 1 et 1000 (data.gouv.fr échoue au-delà).")
+            raise ValueError(tk._("« page_size » doit être un entier entre 1 et 1000 (data.gouv.fr échoue "
+                                  "au-delà)."))
 
     def rule_for(self, config: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
         org = dataset.get("organization") or {}
@@ -138,7 +141,7 @@ class EcartoUdataHarvester(EcartoHarvester):
                 any_ok = True
             except FetchError as exc:
                 listing.complete = False
-                listing.errors.append(f"Liste {url} illisible : {exc}")
+                listing.errors.append(tk._("Liste {url} illisible : {error}").format(url=url, error=exc))
         for ident in _list(config.get("datasets")):
             url = f"{api}/datasets/{quote(str(ident))}/"
             try:
@@ -146,15 +149,15 @@ class EcartoUdataHarvester(EcartoHarvester):
                 any_ok = True
             except FetchError as exc:
                 if exc.status == 404:
-                    listing.errors.append(
-                        f"Jeu « {ident} » demandé par la configuration mais introuvable ({url}, HTTP 404) : "
+                    listing.errors.append(tk._(
+                        "Jeu « {id} » demandé par la configuration mais introuvable ({url}, HTTP 404) : "
                         "identifiant erroné ou jeu supprimé. S'il avait déjà été moissonné, il sera archivé à "
-                        "la fin du délai de grâce.")
+                        "la fin du délai de grâce.").format(id=ident, url=url))
                     any_ok = True
                     listing.scanned += 1   # the source answered: this dataset is gone
                     continue
                 listing.complete = False
-                listing.errors.append(f"Jeu « {ident} » illisible : {exc}")
+                listing.errors.append(tk._("Jeu « {id} » illisible : {error}").format(id=ident, error=exc))
                 continue
             if isinstance(dataset, dict) and dataset.get("id"):
                 found.setdefault(str(dataset["id"]), dataset)
@@ -180,8 +183,8 @@ class EcartoUdataHarvester(EcartoHarvester):
             page = http.get_json(next_url, params)
             params = None   # next_page carries them
             if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise FetchError(f"Réponse inattendue de {next_url} : la liste « data » manque (est-ce bien "
-                                 "l'API udata v1 ?).", url=next_url)
+                raise FetchError(tk._("Réponse inattendue de {url} : la liste « data » manque (est-ce bien "
+                                      "l'API udata v1 ?).").format(url=next_url), url=next_url)
             yield from (d for d in page["data"] if isinstance(d, dict))
             seen.add(next_url)
             candidate = page.get("next_page")
@@ -212,8 +215,8 @@ class EcartoUdataHarvester(EcartoHarvester):
         record, rule = remote.record, remote.rule
         axe = rule.get("axe")
         if axe not in AXES:
-            raise RecordError("aucun axe pour ce jeu : ajoutez « axe » à la configuration de la source, ou une "
-                              "règle (« rules ») qui le sélectionne.")
+            raise RecordError(tk._("aucun axe pour ce jeu : ajoutez « axe » à la configuration de la source, ou "
+                                   "une règle (« rules ») qui le sélectionne."))
         org = record.get("organization") or {}
         temporal = record.get("temporal_coverage") or {}
         start, end = mapping.iso_date(temporal.get("start")), mapping.iso_date(temporal.get("end"))

@@ -20,6 +20,7 @@ from ckanext.ecarto.ingest.loader import (  # noqa: F401 - re-exported API
     REGISTRY, IngestReport, drop_table, file_sha256, ingest_file, schema_name, status, table_basename,
 )
 from ckanext.ecarto.ingest.reader import ReadError, Table, TableFormat, read_table  # noqa: F401
+from ckanext.ecarto.translation import _
 
 __all__ = [
     "IngestReport", "ReadError", "REGISTRY", "Table", "TableFormat", "drop_resource", "file_sha256",
@@ -113,7 +114,8 @@ def _download(url: str) -> str:
             for block in response.iter_content(1 << 20):
                 size += len(block)
                 if size > limit:
-                    raise ReadError(f"Fichier distant trop volumineux (plus de {limit // (1024 * 1024)} Mo).")
+                    raise ReadError(_("Fichier distant trop volumineux (plus de {size} Mo).").format(
+                        size=limit // (1024 * 1024)))
                 out.write(block)
     except remote.RemoteError as exc:
         os.unlink(path)
@@ -142,8 +144,8 @@ def ingest_resource(resource_id: str, path: Optional[str] = None, *, force: bool
         url = resource.get("url") or ""
         if resource.get("url_type") == "upload" or not url.startswith(("http://", "https://")):
             return IngestReport(resource_id=resource_id, package_id=package_id, status="error",
-                                message="Le fichier de la ressource est introuvable (ni fichier déposé "
-                                        "ni URL téléchargeable).")
+                                message=_("Le fichier de la ressource est introuvable (ni fichier déposé "
+                                          "ni URL téléchargeable)."))
         try:
             temporary = path = _download(url)
         except ReadError as exc:
@@ -208,8 +210,8 @@ def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:
             os.unlink(path)
     if path is None and not (resource.get("url") or "").startswith(("http://", "https://")):
         return None
-    _tk().enqueue_job(ingest_job, [resource["id"]], title=f"eCarto : chargement de {resource['id']}",
-                      rq_kwargs={"timeout": 3600})
+    title = _("eCarto : chargement de {resource}").format(resource=resource["id"])
+    _tk().enqueue_job(ingest_job, [resource["id"]], title=title, rq_kwargs={"timeout": 3600})
     return None
 
 

@@ -24,6 +24,8 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
+from ckanext.ecarto.translation import _
+
 TYPES = ("string", "integer", "number", "boolean", "date")
 
 SQL_TYPES = {
@@ -223,9 +225,11 @@ def column_type(profile: ColumnProfile, entry: Optional[dict[str, Any]], *, key:
     if key or not declared or declared == inferred:
         return inferred, None
     if declared not in TYPES:
-        return inferred, f"type « {declared} » inconnu pour la colonne « {profile.source} »"
+        return inferred, _("type « {type} » inconnu pour la colonne « {column} »").format(
+            type=declared, column=profile.source)
     if declared in profile.allowed():
         return declared, None
-    return inferred, (f"la colonne « {profile.source} » est déclarée {declared} mais contient "
-                      f"d'autres valeurs (par exemple « {profile.examples[0] if profile.examples else ''} ») : "
-                      f"chargée en {inferred}")
+    return inferred, _("la colonne « {column} » est déclarée {declared} mais contient d'autres valeurs (par "
+                       "exemple « {example} ») : chargée en {inferred}").format(
+        column=profile.source, declared=declared, example=profile.examples[0] if profile.examples else "",
+        inferred=inferred)

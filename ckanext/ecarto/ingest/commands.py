@@ -10,12 +10,18 @@ from typing import Any, Iterator, Optional
 import click
 
 from ckanext.ecarto.ingest.loader import IngestReport
+from ckanext.ecarto.translation import _
 
 AXES = ("etablissements", "connectivite", "equipement", "services_ressources", "experimentations")
 
 
 def _n(value: int) -> str:
     return f"{value:,}".replace(",", "\u00a0")
+
+
+def _seconds(started: float) -> str:
+    """Time since `started` (time.monotonic()), as the commands print it."""
+    return f"{time.monotonic() - started:.1f}"
 
 
 @contextlib.contextmanager
@@ -47,24 +53,26 @@ def request_context() -> Iterator[None]:
 
 def _report_line(report: Optional[IngestReport]) -> str:
     if report is None:
-        return "non chargée"
+        return _("non chargée")
     if report.status == "skipped":
         return report.message
     if report.status == "error":
-        return f"ÉCHEC : {report.message}"
+        return _("ÉCHEC : {reason}").format(reason=report.message)
     if report.unchanged:
-        return f"{_n(report.n_rows)} lignes en base, {_n(report.n_rejected)} rejetées (fichier inchangé)"
-    return f"{_n(report.n_rows)} lignes chargées, {_n(report.n_rejected)} rejetées ({report.seconds:.1f} s)"
+        return _("{n} lignes en base, {rejected} rejetées (fichier inchangé)").format(
+            n=_n(report.n_rows), rejected=_n(report.n_rejected))
+    return _("{n} lignes chargées, {rejected} rejetées ({seconds} s)").format(
+        n=_n(report.n_rows), rejected=_n(report.n_rejected), seconds=f"{report.seconds:.1f}")
 
 
 def _print_rejects(report: Optional[IngestReport], limit: int = 5) -> None:
     if report is None or not report.rejects:
         return
     for reject in report.rejects[:limit]:
-        row = f"ligne {reject['row']}" if reject.get("row") is not None else "ligne ?"
-        click.echo(f"    rejet {row} : {reject['reason']}")
+        row = reject["row"] if reject.get("row") is not None else "?"
+        click.echo("    " + _("rejet ligne {row} : {reason}").format(row=row, reason=reject["reason"]))
     if report.n_rejected > limit:
-        click.echo(f"    … et {_n(report.n_rejected - limit)} autres (voir ecarto_ingest_status).")
+        click.echo("    " + _("… et {n} autres (voir ecarto_ingest_status).").format(n=_n(report.n_rejected - limit)))
 
 
 @click.command("load", short_help="Publie un fichier CSV/JSON/XLSX comme ressource et le charge en base.")
@@ -101,13 +109,15 @@ def load(path: str, dataset: str, axe: str, organization: Optional[str], millesi
     except publish.PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     report = outcome.report
-    click.echo(f"Jeu de données {outcome.dataset} : {outcome.dataset_action}")
-    click.echo(f"Ressource « {outcome.resource_name} » ({outcome.resource_id}) : {outcome.resource_action}")
+    click.echo(_("Jeu de données {name} : {action}").format(name=outcome.dataset, action=outcome.dataset_action))
+    click.echo(_("Ressource « {name} » ({id}) : {action}").format(
+        name=outcome.resource_name, id=outcome.resource_id, action=outcome.resource_action))
     click.echo(f"  {_report_line(report)}")
     if report is not None and report.key_column:
-        click.echo(f"  clé {report.key_kind} : colonne « {report.key_column} », table {report.table_name}")
+        click.echo("  " + _("clé {kind} : colonne « {column} », table {table}").format(
+            kind=report.key_kind, column=report.key_column, table=report.table_name))
     _print_rejects(report)
-    click.echo(f"Terminé en {time.monotonic() - started:.1f} s.")
+    click.echo(_("Terminé en {seconds} s.").format(seconds=_seconds(started)))
     if report is not None and report.status == "error":
         sys.exit(1)
 
@@ -131,18 +141,24 @@ def load_sample(folder: Optional[str], force: bool) -> None:
     except publish.PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("")
-    click.echo("Ressources :")
+    click.echo(_("Ressources :"))
     loaded = rejected = failed = 0
     for outcome in outcomes:
-        click.echo(f"  {outcome.dataset} / {outcome.resource_name} : {outcome.resource_action} — "
-                   f"{_report_line(outcome.report)}")
+        click.echo("  " + _("{dataset} / {resource} : {action} — {outcome}").format(
+            dataset=outcome.dataset, resource=outcome.resource_name, action=outcome.resource_action,
+            outcome=_report_line(outcome.report)))
         if outcome.report is not None and outcome.report.status == "ok":
             loaded += outcome.report.n_rows
             rejected += outcome.report.n_rejected
         elif outcome.report is not None and outcome.report.status == "error":
             failed += 1
-    click.echo(f"Total : {len(outcomes)} ressources, {_n(loaded)} lignes en base, {_n(rejected)} rejetées"
-               f"{f', {failed} en échec' if failed else ''} — {time.monotonic() - started:.1f} s.")
+    if failed:
+        total = _("Total : {n} ressources, {rows} lignes en base, {rejected} rejetées, {failed} en échec — "
+                  "{seconds} s.")
+    else:
+        total = _("Total : {n} ressources, {rows} lignes en base, {rejected} rejetées — {seconds} s.")
+    click.echo(total.format(n=len(outcomes), rows=_n(loaded), rejected=_n(rejected), failed=failed,
+                            seconds=_seconds(started)))
     _refresh_territory_aggregates()
     if failed:
         sys.exit(1)
@@ -155,7 +171,7 @@ def _refresh_territory_aggregates() -> None:
     started = time.monotonic()
     with request_context():
         aggregates.refresh()
-    click.echo(f"Agrégats territoriaux à jour — {time.monotonic() - started:.1f} s.")
+    click.echo(_("Agrégats territoriaux à jour — {seconds} s.").format(seconds=_seconds(started)))
 
 
 @click.command("ingest", short_help="(Re)charge en base une ressource existante.")

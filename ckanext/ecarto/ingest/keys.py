@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.translation import _
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _UAI_SHAPE = re.compile(r"^[0-9]{7}[A-Z]$")
@@ -90,16 +91,16 @@ def valid_commune(values: pd.Series) -> np.ndarray:
 
 def uai_reason(value: Optional[str]) -> str:
     if not isinstance(value, str) or not value:
-        return "UAI manquant."
+        return _("UAI manquant.")
     from ckanext.ecarto.etablissements.uai import check
-    return check(value).message or f"UAI {value} invalide."
+    return check(value).message or _("UAI {uai} invalide.").format(uai=value)
 
 
 def commune_reason(value: Optional[str]) -> str:
     if not isinstance(value, str) or not value:
-        return "Code commune manquant."
-    return (f"« {value} » n'est pas un code commune INSEE (5 caractères, par exemple 31555 ou "
-            f"2A004).")
+        return _("Code commune manquant.")
+    return _("« {value} » n'est pas un code commune INSEE (5 caractères, par exemple 31555 ou "
+             "2A004).").format(value=value)
 
 
 def _uai_share(values: pd.Series) -> float:
@@ -118,10 +119,12 @@ def detect(headers: list[str], sample: pd.DataFrame, *, uai_column: Optional[str
         if declared:
             found = _find(headers, declared)
             if found is None:
-                label = "UAI" if kind == UAI else "code commune"
-                raise KeyError_(
-                    f"La colonne {label} « {declared} » est absente du fichier. Colonnes trouvées : "
-                    f"{', '.join(headers[:30])}{'…' if len(headers) > 30 else ''}.")
+                message = (_("La colonne UAI « {column} » est absente du fichier. Colonnes trouvées : "
+                             "{columns}.") if kind == UAI else
+                           _("La colonne code commune « {column} » est absente du fichier. Colonnes "
+                             "trouvées : {columns}."))
+                raise KeyError_(message.format(
+                    column=declared, columns=", ".join(headers[:30]) + ("…" if len(headers) > 30 else "")))
             return KeySpec(kind, found)
     by_norm: dict[str, str] = {}
     for header in headers:

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from ckanext.ecarto.ingest import coltypes, keys
 from ckanext.ecarto.ingest.model import REGISTRY, registry_table
 from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
+from ckanext.ecarto.translation import _, ungettext
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ def _rebuild_directory_inner(conn: Connection, report: IngestReport, directory: 
     except Exception as exc:  # noqa: BLE001 - reported, load kept
         savepoint.rollback()
         log.exception("Annuaire non reconstruit pour %s", report.resource_id)
-        report.warnings.append(f"annuaire des établissements non mis à jour : {exc}")
+        report.warnings.append(_("annuaire des établissements non mis à jour : {error}").format(error=exc))
 
 
 def _write_registry(conn: Connection, values: dict[str, Any]) -> None:
@@ -309,8 +310,9 @@ def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dic
         current = previous_row(conn, report.resource_id)
         if current and current["status"] == "ok" and table_exists(conn, current["table_name"]):
             loaded = current["loaded_at"].strftime("%d/%m/%Y %H:%M") if current["loaded_at"] else "?"
-            message = (f"Échec du chargement de la nouvelle version ({now:%d/%m/%Y %H:%M} UTC) : "
-                       f"{report.message} La version chargée le {loaded} reste en place.")
+            message = _("Échec du chargement de la nouvelle version ({date} UTC) : {reason} La version chargée "
+                        "le {loaded} reste en place.").format(
+                date=now.strftime("%d/%m/%Y %H:%M"), reason=report.message, loaded=loaded)
             conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
                          .values(message=message))
             report.message = message
@@ -362,13 +364,14 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
         key = keys.detect(table.columns, sample, uai_column=uai_column, commune_column=commune_column)
         if key is None:
             if in_place:
-                raise IngestError(
+                raise IngestError(_(
                     "aucune colonne UAI ni code commune n'a été trouvée dans ce fichier (colonnes : "
-                    f"{keys.headers_hint(table.columns)}…). Précisez uai_column ou commune_column.")
+                    "{columns}…). Précisez uai_column ou commune_column.").format(
+                        columns=keys.headers_hint(table.columns)))
             report.status = "skipped"
-            report.message = ("Aucune colonne UAI ni code commune : la ressource est publiée mais "
-                              "n'est pas chargée en base (précisez uai_column ou commune_column "
-                              "si le fichier en contient une).")
+            report.message = _("Aucune colonne UAI ni code commune : la ressource est publiée mais "
+                               "n'est pas chargée en base (précisez uai_column ou commune_column "
+                               "si le fichier en contient une).")
             report.seconds = time.monotonic() - started
             return report
         report.key_kind, report.key_column = key.kind, key.column
@@ -424,10 +427,12 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
     except (sa.exc.DBAPIError, psycopg2.Error) as exc:
         log.exception("Chargement de %s : erreur PostgreSQL", resource_id)
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        report.status, report.message = "error", f"Erreur PostgreSQL pendant le chargement : {detail}."
+        report.status = "error"
+        report.message = _("Erreur PostgreSQL pendant le chargement : {error}.").format(error=detail)
     except Exception as exc:  # noqa: BLE001 - a load never takes the portal down
         log.exception("Chargement de %s : erreur inattendue", resource_id)
-        report.status, report.message = "error", f"Erreur inattendue pendant le chargement : {exc}."
+        report.status = "error"
+        report.message = _("Erreur inattendue pendant le chargement : {error}.").format(error=exc)
     if report.status == "error":
         report.table_name = None
         report.columns = []
@@ -453,30 +458,38 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
+def _key_label(kind: Optional[str]) -> str:
+    return "UAI" if kind == keys.UAI else _("code commune")
+
+
 def _check_rejects(load: _Load) -> None:
-    label = "UAI" if load.key.kind == keys.UAI else "code commune"
+    label = _key_label(load.key.kind)
     if load.n_rows == 0:
-        raise IngestError(
-            f"aucune ligne n'a de {label} valide dans la colonne « {load.key.column} » "
-            f"({_fmt(load.n_rejected)} lignes rejetées ; par exemple : "
-            f"{load.rejects[0]['reason'] if load.rejects else 'fichier sans données'}). Rien n'a été chargé ni remplacé.")
+        raise IngestError(_(
+            "aucune ligne n'a de {label} valide dans la colonne « {column} » ({n} lignes rejetées ; par "
+            "exemple : {example}). Rien n'a été chargé ni remplacé.").format(
+                label=label, column=load.key.column, n=_fmt(load.n_rejected),
+                example=load.rejects[0]["reason"] if load.rejects else _("fichier sans données")))
     total = load.n_rows + load.n_rejected
     if total >= 20 and load.n_rejected / total > MAX_REJECT_SHARE:
-        raise IngestError(
-            f"{_fmt(load.n_rejected)} lignes sur {_fmt(total)} ont un {label} invalide dans la colonne "
-            f"« {load.key.column} » : est-ce la bonne colonne ? Rien n'a été chargé ni remplacé.")
+        raise IngestError(_(
+            "{n} lignes sur {total} ont un {label} invalide dans la colonne « {column} » : est-ce la bonne "
+            "colonne ? Rien n'a été chargé ni remplacé.").format(
+                n=_fmt(load.n_rejected), total=_fmt(total), label=label, column=load.key.column))
 
 
 def _summary(report: IngestReport) -> str:
-    label = "UAI" if report.key_kind == keys.UAI else "code commune"
-    rejected = (f"{_fmt(report.n_rejected)} rejetée{'s' if report.n_rejected > 1 else ''}"
-                if report.n_rejected else "aucune rejetée")
-    text = (f"{_fmt(report.n_rows)} ligne{'s' if report.n_rows > 1 else ''} chargée"
-            f"{'s' if report.n_rows > 1 else ''}, {rejected} (clé {label} : colonne « {report.key_column} »).")
+    # a summary is written once at least one row is loaded (_check_rejects): n_rows >= 1
+    rejected = (ungettext("{n} rejetée", "{n} rejetées", report.n_rejected).format(n=_fmt(report.n_rejected))
+                if report.n_rejected else _("aucune rejetée"))
+    text = ungettext("{n} ligne chargée, {rejected} (clé {label} : colonne « {column} »).",
+                     "{n} lignes chargées, {rejected} (clé {label} : colonne « {column} »).",
+                     report.n_rows).format(n=_fmt(report.n_rows), rejected=rejected,
+                                           label=_key_label(report.key_kind), column=report.key_column)
     if report.n_rejected > MAX_STORED_REJECTS:
-        text += f" Seuls les {_fmt(MAX_STORED_REJECTS)} premiers rejets sont détaillés."
+        text += " " + _("Seuls les {n} premiers rejets sont détaillés.").format(n=_fmt(MAX_STORED_REJECTS))
     if report.warnings:
-        text += " Avertissements : " + " ; ".join(report.warnings) + "."
+        text += " " + _("Avertissements : {warnings}.").format(warnings=" ; ".join(report.warnings))
     return text
 
 

@@ -23,6 +23,7 @@ import yaml
 
 from ckanext.ecarto import ingest
 from ckanext.ecarto.ingest.loader import IngestReport, Progress
+from ckanext.ecarto.translation import _
 
 # Dataset keys CKAN itself knows (the others must be fields of the scheming schema).
 CORE_DATASET_KEYS = frozenset({"name", "title", "notes", "owner_org", "private", "license_id", "url",
@@ -41,10 +42,10 @@ class PublishError(Exception):
 @dataclass
 class Published:
     dataset: str
-    dataset_action: str          # créé | mis à jour | inchangé
+    dataset_action: str          # créé | mis à jour | inchangé (translated)
     resource_id: str
     resource_name: str
-    resource_action: str         # créée | remplacée | inchangée
+    resource_action: str         # créée | remplacée | inchangée (translated)
     report: Optional[IngestReport]
 
 
@@ -64,7 +65,8 @@ def _call(action: str, data: dict[str, Any], **context: Any) -> Any:
     try:
         return tk.get_action(action)(_context(**context), data)
     except tk.ValidationError as exc:
-        raise PublishError(f"{action} refusé : {exc.error_summary or exc.error_dict}") from exc
+        raise PublishError(_("{action} refusé : {errors}").format(
+            action=action, errors=exc.error_summary or exc.error_dict)) from exc
 
 
 def _show(action: str, ident: str) -> Optional[dict[str, Any]]:
@@ -85,11 +87,11 @@ def ensure_organization(name: str, title: Optional[str] = None,
     if current is None:
         org = _call("organization_create", {"name": name, "title": title or name,
                                             "description": description or ""})
-        return org, "créée"
+        return org, _("créée")
     changed = {k: v for k, v in wanted.items() if (current.get(k) or "") != v}
     if changed:
-        return _call("organization_patch", {"id": current["id"], **changed}), "mise à jour"
-    return current, "inchangée"
+        return _call("organization_patch", {"id": current["id"], **changed}), _("mise à jour")
+    return current, _("inchangée")
 
 
 # --------------------------------------------------------------------------- datasets
@@ -153,16 +155,16 @@ def ensure_dataset(fields: dict[str, Any]) -> tuple[dict[str, Any], str, list[st
     payload, dropped = dataset_payload(fields)
     name = payload.get("name")
     if not name:
-        raise PublishError("Nom du jeu de données manquant.")
+        raise PublishError(_("Nom du jeu de données manquant."))
     current = _show("package_show", name)
     if current is None:
         payload.setdefault("title", name)
         payload.setdefault("license_id", "etalab-2.0")
-        return _call("package_create", payload), "créé", dropped
+        return _call("package_create", payload), _("créé"), dropped
     changed = _differs(current, payload)
     if not changed:
-        return current, "inchangé", dropped
-    return _call("package_patch", {"id": current["id"], **changed}), "mis à jour", dropped
+        return current, _("inchangé"), dropped
+    return _call("package_patch", {"id": current["id"], **changed}), _("mis à jour"), dropped
 
 
 # --------------------------------------------------------------------------- resources
@@ -202,7 +204,7 @@ def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *
     from werkzeug.datastructures import FileStorage
 
     if not os.path.isfile(path):
-        raise PublishError(f"Fichier introuvable : {path}")
+        raise PublishError(_("Fichier introuvable : {path}").format(path=path))
     name = resource.get("name") or upload_name(path)
     sha = content_sha256(path)
     existing = next((r for r in package.get("resources", []) if r.get("name") == name), None)
@@ -215,10 +217,10 @@ def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *
 
     if existing is not None and existing.get("hash") == sha and existing.get("url_type") == "upload" and not force:
         changed = {k: v for k, v in fields.items() if (existing.get(k) or "") != v}
-        action = "inchangée"
+        action = _("inchangée")
         if changed:
             _call("resource_patch", {"id": existing["id"], **changed}, **{ingest.SKIP_FLAG: True})
-            action = "mise à jour"
+            action = _("mise à jour")
         report = ingest.ingest_resource(existing["id"], progress=progress, force=force)
         return Published(package["name"], "", existing["id"], name, action, report)
 
@@ -230,10 +232,10 @@ def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *
             if existing is not None:
                 data["id"] = existing["id"]
                 saved = _call("resource_update", data, **{ingest.SKIP_FLAG: True})
-                action = "remplacée"
+                action = _("remplacée")
             else:
                 saved = _call("resource_create", data, **{ingest.SKIP_FLAG: True})
-                action = "créée"
+                action = _("créée")
     finally:
         if temporary:
             os.unlink(upload_path)
@@ -250,9 +252,9 @@ def load(path: str, *, dataset: str, axe: str, organization: Optional[str] = Non
     fields: dict[str, Any] = {"name": dataset, "axe": axe, "millesime": millesime, "title": title,
                               "private": private}
     if organization:
-        org, _ = ensure_organization(organization)
+        org, _action = ensure_organization(organization)
         fields["owner_org"] = org["id"]
-    package, dataset_action, _ = ensure_dataset(fields)
+    package, dataset_action, _dropped = ensure_dataset(fields)
     outcome = publish_file(path, package, {"name": resource_name, "format": resource_format,
                                            "uai_column": uai_column, "commune_column": commune_column},
                            force=force, progress=progress)
@@ -272,11 +274,11 @@ def sample_dir() -> Path:
 def read_manifest(folder: Path) -> dict[str, Any]:
     manifest = folder / "manifest.yaml"
     if not manifest.is_file():
-        raise PublishError(f"Manifeste introuvable : {manifest}")
+        raise PublishError(_("Manifeste introuvable : {path}").format(path=manifest))
     with open(manifest, encoding="utf-8") as f:
         data = yaml.safe_load(f) or {}
     if not isinstance(data.get("datasets"), list):
-        raise PublishError(f"{manifest} : liste « datasets » manquante.")
+        raise PublishError(_("{path} : liste « datasets » manquante.").format(path=manifest))
     return data
 
 
@@ -292,7 +294,7 @@ def load_sample(folder: Optional[Path] = None, *, force: bool = False,
     for org in manifest.get("organizations", []):
         saved, action = ensure_organization(org["name"], org.get("title"), org.get("description"))
         orgs[org["name"]] = saved["id"]
-        echo(f"Organisation {org['name']} : {action}")
+        echo(_("Organisation {name} : {action}").format(name=org["name"], action=action))
     outcomes: list[Published] = []
     for spec in manifest["datasets"]:
         fields = dict(spec)
@@ -302,8 +304,11 @@ def load_sample(folder: Optional[Path] = None, *, force: bool = False,
                 orgs[org_name] = ensure_organization(org_name)[0]["id"]
             fields["owner_org"] = orgs[org_name]
         package, dataset_action, dropped = ensure_dataset(fields)
-        note = f" (champs non pris en charge par le schéma : {', '.join(dropped)})" if dropped else ""
-        echo(f"Jeu de données {package['name']} : {dataset_action}{note}")
+        if dropped:
+            echo(_("Jeu de données {name} : {action} (champs non pris en charge par le schéma : {fields})").format(
+                name=package["name"], action=dataset_action, fields=", ".join(dropped)))
+        else:
+            echo(_("Jeu de données {name} : {action}").format(name=package["name"], action=dataset_action))
         for res in spec.get("resources", []):
             path = str(folder / res["file"])
             if progress_for is None:

@@ -35,6 +35,8 @@ from typing import IO, Any, Iterator, Optional
 import numpy as np
 import pandas as pd
 
+from ckanext.ecarto.translation import _
+
 # Values that mean "no value" in the real files (CSV exports, Excel copies, JSON-as-text).
 MISSING_TOKENS = frozenset({
     "", "-", "--", "#N/A", "#N/D", "N/A", "n/a", "null", "NULL", "Null", "None", "NaN", "nan",
@@ -200,9 +202,9 @@ def detect_layout(text: str, truncated: bool) -> tuple[str, int, list[str]]:
     if best is None:
         rows = [(n, r) for n, r in _rows_of(text, ",") if r]
         if not rows:
-            raise ReadError("Le fichier est vide.")
+            raise ReadError(_("Le fichier est vide."))
         return ",", rows[0][0], rows[0][1]
-    _, width, sep, rows, _ = best
+    _regular, width, sep, rows, _rank = best
     need = max(2, (width + 1) // 2)
     for line, record in rows[:HEADER_SEARCH_ROWS]:
         filled = sum(1 for c in record if c.strip())
@@ -327,7 +329,7 @@ class Table:
         elif kind == "xlsx":
             yield from self._xlsx_chunks()
         else:  # pragma: no cover - guarded by read_table
-            raise ReadError(f"Format {kind} non pris en charge.")
+            raise ReadError(_("Format {kind} non pris en charge.").format(kind=kind))
 
     # CSV: pandas' C parser, everything as text
     def _csv_chunks(self) -> Iterator[Chunk]:
@@ -349,11 +351,12 @@ class Table:
                     except StopIteration:
                         frame = None
                     except UnicodeDecodeError as exc:
-                        raise ReadError(
-                            f"Le fichier n'est pas lisible dans l'encodage {fmt.encoding} "
-                            f"(octet {exc.start}).") from exc
+                        raise ReadError(_(
+                            "Le fichier n'est pas lisible dans l'encodage {encoding} (octet {byte})."
+                        ).format(encoding=fmt.encoding, byte=exc.start)) from exc
                     except pd.errors.ParserError as exc:
-                        raise ReadError(f"Fichier CSV mal formé : {_parser_message(exc)}") from exc
+                        raise ReadError(_("Fichier CSV mal formé : {reason}").format(
+                            reason=_parser_message(exc))) from exc
                 bad = _bad_lines(caught)
                 if frame is None:
                     if bad:
@@ -416,8 +419,10 @@ def _parser_message(exc: Exception) -> str:
     text = str(exc).strip()
     if "EOF inside string" in text:
         match = re.search(r"line (\d+)", text)
-        where = f" (à partir de la ligne {match.group(1)})" if match else ""
-        return f"guillemet ouvert jamais fermé{where} : le fichier est probablement tronqué."
+        if match:
+            return _("guillemet ouvert jamais fermé (à partir de la ligne {line}) : le fichier est "
+                     "probablement tronqué.").format(line=match.group(1))
+        return _("guillemet ouvert jamais fermé : le fichier est probablement tronqué.")
     return text
 
 
@@ -426,8 +431,9 @@ def _bad_lines(caught: list[warnings.WarningMessage]) -> list[BadLine]:
     for item in caught:
         for match in _BAD_LINE.finditer(str(item.message)):
             line = int(match.group(1))  # pandas counts the file's lines, preamble included
-            bad.append(BadLine(line, f"Ligne {line} du fichier : {match.group(3)} champs au lieu de "
-                                     f"{match.group(2)} (séparateur ou guillemet en trop ?)."))
+            bad.append(BadLine(line, _(
+                "Ligne {line} du fichier : {found} champs au lieu de {expected} (séparateur ou guillemet "
+                "en trop ?).").format(line=line, found=match.group(3), expected=match.group(2))))
     return bad
 
 
@@ -445,17 +451,18 @@ def _json_records(path: str) -> list[Any]:
         try:  # JSON Lines (Opendatasoft /exports/jsonl)
             data = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise ReadError(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno}).") from exc
+            raise ReadError(_("JSON mal formé (ligne {line}, colonne {column}).").format(
+                line=exc.lineno, column=exc.colno)) from exc
     if isinstance(data, dict):
         for key in ("results", "records", "data", "features"):
             if isinstance(data.get(key), list):
                 data = data[key]
                 break
         else:
-            raise ReadError("Le JSON n'est pas une liste d'enregistrements "
-                            "(attendu : un tableau, ou un objet avec « results »).")
+            raise ReadError(_("Le JSON n'est pas une liste d'enregistrements "
+                              "(attendu : un tableau, ou un objet avec « results »)."))
     if not isinstance(data, list):
-        raise ReadError("Le JSON n'est pas une liste d'enregistrements.")
+        raise ReadError(_("Le JSON n'est pas une liste d'enregistrements."))
     records = []
     for item in data:
         if isinstance(item, dict) and isinstance(item.get("fields"), dict) and "recordid" in item:
@@ -472,11 +479,11 @@ def _xlsx_rows(path: str) -> Any:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - openpyxl is a pinned requirement
-        raise ReadError("La lecture des fichiers XLSX nécessite openpyxl.") from exc
+        raise ReadError(_("La lecture des fichiers XLSX nécessite openpyxl.")) from exc
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise ReadError(f"Classeur XLSX illisible : {exc}") from exc
+        raise ReadError(_("Classeur XLSX illisible : {error}").format(error=exc)) from exc
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
@@ -504,10 +511,10 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
     Raises ReadError with a French message when the file is not a table.
     """
     if not os.path.exists(path):
-        raise ReadError(f"Fichier introuvable : {path}")
+        raise ReadError(_("Fichier introuvable : {path}").format(path=path))
     head = _head(path)
     if not head.strip():
-        raise ReadError("Le fichier est vide.")
+        raise ReadError(_("Le fichier est vide."))
     kind = sniff_kind(path, head)
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     compressed = is_gzip(path)
@@ -515,7 +522,7 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         records = _json_records(path)
         headers = _json_headers(records)
         if not headers:
-            raise ReadError("Le JSON ne contient aucun enregistrement.")
+            raise ReadError(_("Le JSON ne contient aucun enregistrement."))
         return Table(path, TableFormat("json", "utf-8", None, 1, headers, compressed), chunk_rows)
     if kind == "xlsx":
         rows = _xlsx_rows(path)
@@ -524,7 +531,7 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         finally:
             rows.close()
         if not sample:
-            raise ReadError("La première feuille du classeur est vide.")
+            raise ReadError(_("La première feuille du classeur est vide."))
         widths = Counter(sum(1 for c in r if c) for r in sample)
         width = max(len(r) for r in sample)
         filled_mode = widths.most_common(1)[0][0]

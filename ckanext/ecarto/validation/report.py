@@ -28,6 +28,7 @@ from ckanext.ecarto.etablissements import uai as uai_mod
 from ckanext.ecarto.ingest import keys
 from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.ingest.reader import ReadError, read_table
+from ckanext.ecarto.translation import N_, _
 from ckanext.ecarto.validation import tableschema
 
 log = logging.getLogger(__name__)
@@ -40,35 +41,34 @@ MAX_NOT_IN_DIRECTORY = 500
 MAX_DISTINCT_KEYS = 1_000_000
 CHUNK_ROWS = 50_000
 
+# Labels below are msgids, translated when the report is built (see _label).
 AXE_LABELS = {
-    "etablissements": "Annuaire et référentiels des établissements",
-    "connectivite": "Connectivité",
-    "equipement": "Équipement",
-    "services_ressources": "Services et ressources",
-    "experimentations": "Expérimentations",
+    "etablissements": N_("Annuaire et référentiels des établissements"),
+    "connectivite": N_("Connectivité"),
+    "equipement": N_("Équipement"),
+    "services_ressources": N_("Services et ressources"),
+    "experimentations": N_("Expérimentations"),
 }
 ENCODING_LABELS = {
-    "utf-8": "UTF-8", "utf-8-sig": "UTF-8 (avec BOM)", "cp1252": "Windows-1252 (Excel)",
+    "utf-8": "UTF-8", "utf-8-sig": N_("UTF-8 (avec BOM)"), "cp1252": "Windows-1252 (Excel)",
     "latin-1": "Latin-1 (ISO-8859-1)",
 }
-SEPARATOR_LABELS = {";": "point-virgule (;)", ",": "virgule (,)", "\t": "tabulation", "|": "barre verticale (|)"}
+SEPARATOR_LABELS = {";": N_("point-virgule (;)"), ",": N_("virgule (,)"), "\t": N_("tabulation"),
+                    "|": N_("barre verticale (|)")}
 
 # Magic numbers of files that are certainly not tables.
 _NOT_TABLES = (
-    (b"%PDF", "PDF"), (b"\x89PNG", "image PNG"), (b"\xff\xd8\xff", "image JPEG"), (b"GIF8", "image GIF"),
-    (b"\xd0\xcf\x11\xe0", "classeur Excel 97-2003 (XLS) ou document Office ancien"),
-    (b"Rar!", "archive RAR"), (b"7z\xbc\xaf", "archive 7-Zip"), (b"<?xml", "XML"),
-    (b"<!DOCTYPE html", "page HTML"), (b"<html", "page HTML"), (b"{\\rtf", "document RTF"),
+    (b"%PDF", "PDF"), (b"\x89PNG", N_("image PNG")), (b"\xff\xd8\xff", N_("image JPEG")),
+    (b"GIF8", N_("image GIF")),
+    (b"\xd0\xcf\x11\xe0", N_("classeur Excel 97-2003 (XLS) ou document Office ancien")),
+    (b"Rar!", N_("archive RAR")), (b"7z\xbc\xaf", N_("archive 7-Zip")), (b"<?xml", "XML"),
+    (b"<!DOCTYPE html", N_("page HTML")), (b"<html", N_("page HTML")), (b"{\\rtf", N_("document RTF")),
 )
 
 
-def _(msgid: str) -> str:
-    """CKAN's translation when a request or app is there, the French msgid otherwise."""
-    try:
-        import ckan.plugins.toolkit as tk
-        return tk._(msgid)
-    except Exception:  # noqa: BLE001 - outside CKAN (scripts, bare tests)
-        return msgid
+def _label(labels: dict[str, str], key: Optional[str]) -> Optional[str]:
+    """The translated label of `key` (`key` itself when it has none)."""
+    return _(labels[key]) if key in labels else key
 
 
 def _n(value: int) -> str:
@@ -83,7 +83,7 @@ class _Report:
         self.data: dict[str, Any] = {
             "version": REPORT_VERSION,
             "valid": False, "blocking": False, "verdict": "ok", "summary": "",
-            "axe": {"id": axe, "label": AXE_LABELS.get(axe, axe)},
+            "axe": {"id": axe, "label": _label(AXE_LABELS, axe)},
             "file": {"name": filename or os.path.basename(path), "size": size, "format": None,
                      "encoding": None, "encoding_label": None, "bom": False, "separator": None,
                      "separator_label": None, "header_line": None, "columns": [], "n_rows": 0},
@@ -118,16 +118,16 @@ def not_a_table(path: str) -> Optional[str]:
     stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
     for magic, label in _NOT_TABLES:
         if stripped[:len(magic)].lower() == magic.lower():
-            return label
+            return _(label)
     if head.startswith(b"PK\x03\x04"):
         names = _zip_names(path)
         if b"xl/workbook.xml" in names:
             return None  # an XLSX workbook
-        return "archive ZIP (ou classeur OpenDocument ODS, ou document Word)"
+        return _("archive ZIP (ou classeur OpenDocument ODS, ou document Word)")
     if head.startswith(b"\x1f\x8b"):
         return None  # gzip: the reader decompresses it
     if b"\x00" in head:
-        return "fichier binaire"
+        return _("fichier binaire")
     return None
 
 
@@ -264,14 +264,14 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     try:
         table = read_table(path, chunk_rows=chunk_rows)
     except ReadError as exc:
-        code = "empty-file" if "vide" in str(exc) else "not-a-table"
+        code = "empty-file" if _is_empty(exc) else "not-a-table"
         rep.error(code, _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
         return
     fmt = table.format
     f = data["file"]
-    f.update(format=fmt.kind, encoding=fmt.encoding, encoding_label=ENCODING_LABELS.get(fmt.encoding or "", fmt.encoding),
+    f.update(format=fmt.kind, encoding=fmt.encoding, encoding_label=_label(ENCODING_LABELS, fmt.encoding),
              bom=fmt.encoding == "utf-8-sig", separator=fmt.separator,
-             separator_label=SEPARATOR_LABELS.get(fmt.separator or "", fmt.separator),
+             separator_label=_label(SEPARATOR_LABELS, fmt.separator),
              header_line=fmt.header_line, columns=list(table.columns))
     _describe_format(rep, fmt)
 
@@ -331,6 +331,12 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     scan.finish(check_directory=check_directory, reader=reader)
     data["schema"]["fields"] = [m.as_dict() for m in matches]
     _describe_schema(rep, matches, unknown, key)
+
+
+def _is_empty(exc: ReadError) -> bool:
+    """An empty file or sheet (the reader's French messages say « vide »; their translation too)."""
+    text = str(exc)
+    return "vide" in text or text in (_("Le fichier est vide."), _("La première feuille du classeur est vide."))
 
 
 def _key_by_header(headers: list[str]) -> Optional[keys.KeySpec]:
@@ -557,7 +563,7 @@ def _describe_schema(rep: _Report, matches: list[Any], unknown: list[str], key: 
             rep.error("missing-label", _("Colonne obligatoire du schéma absente : « {field} » ({title}).").format(
                 field=m.name, title=m.title))
     rep.info("schema-match", _("{n} colonne(s) du fichier correspondent au schéma de l'axe ({fields}).").format(
-        n=len(found), fields=", ".join(f"{m.column} → {m.name}" for m in found) or "aucune"))
+        n=len(found), fields=", ".join(f"{m.column} → {m.name}" for m in found) or _("aucune")))
     if unknown:
         rep.warning("unknown-columns", _(
             "{n} colonne(s) inconnues du schéma de l'axe : {columns}. Elles sont publiées telles quelles "

@@ -18,6 +18,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Optional
 
+from ckanext.ecarto.translation import _
+
 MAX_AGE_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -64,7 +66,7 @@ def safe_filename(name: str) -> str:
 
 def _folder(token: str) -> str:
     if not _TOKEN.match(token or ""):
-        raise StagingError("Dépôt inconnu.")
+        raise StagingError(_("Dépôt inconnu."))
     return os.path.join(root(), token)
 
 
@@ -105,13 +107,14 @@ def load(token: str, *, package_id: Optional[str] = None, user: Optional[str] = 
     """The staging `token`, checked to belong to `package_id` and `user` when given."""
     meta = os.path.join(_folder(token), "meta.json")
     if not os.path.exists(meta):
-        raise StagingError("Ce dépôt n'existe plus (publié, abandonné ou expiré) : déposez le fichier à nouveau.")
+        raise StagingError(_("Ce dépôt n'existe plus (publié, abandonné ou expiré) : déposez le fichier à "
+                             "nouveau."))
     with open(meta, encoding="utf-8") as f:
         staged = Staged(**json.load(f))
     if package_id is not None and staged.package_id != package_id:
-        raise StagingError("Ce dépôt appartient à un autre jeu de données.")
+        raise StagingError(_("Ce dépôt appartient à un autre jeu de données."))
     if user is not None and staged.user != user:
-        raise StagingError("Ce dépôt a été fait par une autre personne.")
+        raise StagingError(_("Ce dépôt a été fait par une autre personne."))
     return staged
 
 

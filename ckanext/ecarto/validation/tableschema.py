@@ -20,20 +20,33 @@ from typing import Any, Optional
 import pandas as pd
 
 from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.translation import N_, _
 
 TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
 
 # Distinct values remembered per column (beyond, values are checked again: only slower).
 CACHE_LIMIT = 200_000
 
-TYPE_LABELS = {
-    "integer": "un nombre entier (ex. 12)",
-    "number": "un nombre (point décimal, sans espace ni unité : ex. 12.5)",
-    "boolean": "un booléen (true / false, 1 / 0)",
-    "date": "une date AAAA-MM-JJ (ex. 2024-09-02)",
-    "datetime": "une date et heure ISO 8601",
-    "year": "une année sur 4 chiffres",
-    "string": "du texte",
+TYPE_LABELS = {   # translated when shown
+    "integer": N_("un nombre entier (ex. 12)"),
+    "number": N_("un nombre (point décimal, sans espace ni unité : ex. 12.5)"),
+    "boolean": N_("un booléen (true / false, 1 / 0)"),
+    "date": N_("une date AAAA-MM-JJ (ex. 2024-09-02)"),
+    "datetime": N_("une date et heure ISO 8601"),
+    "year": N_("une année sur 4 chiffres"),
+    "string": N_("du texte"),
+}
+
+
+# Messages of the constraints with one limit (translated when shown).
+LIMIT_MESSAGES = {
+    "minimum": N_("Colonne {label} : {value} est inférieur au minimum autorisé ({limit})."),
+    "maximum": N_("Colonne {label} : {value} est supérieur au maximum autorisé ({limit})."),
+    "exclusiveMinimum": N_("Colonne {label} : {value} doit être strictement supérieur à {limit}."),
+    "exclusiveMaximum": N_("Colonne {label} : {value} doit être strictement inférieur à {limit}."),
+    "pattern": N_("Colonne {label} : « {value} » n'a pas la forme attendue (motif {limit})."),
+    "minLength": N_("Colonne {label} : « {value} » compte moins de {limit} caractères."),
+    "maxLength": N_("Colonne {label} : « {value} » compte plus de {limit} caractères."),
 }
 
 
@@ -132,33 +145,26 @@ def match_columns(axe: str, headers: list[str], *, key_column: Optional[str] = N
 def french_message(ftype: str, note_key: str, value: Optional[str], match: FieldMatch) -> str:
     """The publisher's message for one frictionless cell error."""
     shown = "" if value is None else str(value)
-    label = f"« {match.column} »"
+    label = _("« {column} »").format(column=match.column)
     c = match.constraints
     if note_key == "type" and match.type == "boolean":
-        return (f"Colonne {label} : « {shown} » n'est pas un booléen (valeurs acceptées : "
-                f"{', '.join(match.true_values)} / {', '.join(match.false_values)}).")
+        return _("Colonne {label} : « {value} » n'est pas un booléen (valeurs acceptées : {true_values} / "
+                 "{false_values}).").format(label=label, value=shown, true_values=", ".join(match.true_values),
+                                            false_values=", ".join(match.false_values))
     if note_key == "type":
-        return f"Colonne {label} : « {shown} » n'est pas {TYPE_LABELS.get(match.type, match.type)}."
+        expected = _(TYPE_LABELS[match.type]) if match.type in TYPE_LABELS else match.type
+        return _("Colonne {label} : « {value} » n'est pas {expected}.").format(
+            label=label, value=shown, expected=expected)
     if note_key == "required":
-        return f"Colonne {label} : valeur obligatoire manquante."
-    if note_key == "minimum":
-        return f"Colonne {label} : {shown} est inférieur au minimum autorisé ({c.get('minimum')})."
-    if note_key == "maximum":
-        return f"Colonne {label} : {shown} est supérieur au maximum autorisé ({c.get('maximum')})."
-    if note_key == "exclusiveMinimum":
-        return f"Colonne {label} : {shown} doit être strictement supérieur à {c.get('exclusiveMinimum')}."
-    if note_key == "exclusiveMaximum":
-        return f"Colonne {label} : {shown} doit être strictement inférieur à {c.get('exclusiveMaximum')}."
-    if note_key == "pattern":
-        return f"Colonne {label} : « {shown} » n'a pas la forme attendue (motif {c.get('pattern')})."
+        return _("Colonne {label} : valeur obligatoire manquante.").format(label=label)
+    if note_key in LIMIT_MESSAGES:
+        return _(LIMIT_MESSAGES[note_key]).format(label=label, value=shown, limit=c.get(note_key))
     if note_key == "enum":
         allowed = ", ".join(str(v) for v in c.get("enum") or [])
-        return f"Colonne {label} : « {shown} » n'est pas une valeur autorisée ({allowed})."
-    if note_key == "minLength":
-        return f"Colonne {label} : « {shown} » compte moins de {c.get('minLength')} caractères."
-    if note_key == "maxLength":
-        return f"Colonne {label} : « {shown} » compte plus de {c.get('maxLength')} caractères."
-    return f"Colonne {label} : « {shown} » ne respecte pas la contrainte {note_key} du schéma."
+        return _("Colonne {label} : « {value} » n'est pas une valeur autorisée ({allowed}).").format(
+            label=label, value=shown, allowed=allowed)
+    return _("Colonne {label} : « {value} » ne respecte pas la contrainte {constraint} du schéma.").format(
+        label=label, value=shown, constraint=note_key)
 
 
 @dataclass
