@@ -15,30 +15,20 @@ and prints p50/p95 of each and the ratio (target: establishment page ≤ dataset
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_common import flask_app as make_flask_app, quantile
+
 REPEAT = int(os.environ.get("ECARTO_BENCH_REPEAT", "5"))
 N_UAI = int(os.environ.get("ECARTO_BENCH_UAIS", "30"))
 
 
-def quantile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> int:
-    from ckan.cli import CKANConfigLoader
-    from ckan.config.environment import load_environment
-    from ckan.config.middleware import make_app
-    config = CKANConfigLoader(os.environ.get("CKAN_INI", str(ROOT / "test.ini"))).get_config()
-    app = make_app(config)
+    flask_app = make_flask_app()
     import ckan.model as model
     import sqlalchemy as sa
 
-    flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app
     client = flask_app.test_client()
     with model.meta.engine.connect() as conn:
         n_resources = conn.execute(sa.text(

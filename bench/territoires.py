@@ -16,26 +16,17 @@ Prints p50/p95 in milliseconds, and the time of one full refresh of the aggregat
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_common import flask_app as make_flask_app, quantile
+
 REPEAT = int(os.environ.get("ECARTO_BENCH_REPEAT", "20"))
 
 
-def quantile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> int:
-    from ckan.cli import CKANConfigLoader
-    from ckan.config.middleware import make_app
-    config = CKANConfigLoader(os.environ.get("CKAN_INI", str(ROOT / "test.ini"))).get_config()
-    app = make_app(config)
-    flask_app = app._wsgi_app if hasattr(app, "_wsgi_app") else app
+    flask_app = make_flask_app()
     client = flask_app.test_client()
     import ckan.model as model
     from ckanext.ecarto.territoires import aggregates
