@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +22,18 @@ def flask_app() -> Any:
     from ckan.config.middleware import make_app
     app = make_app(CKANConfigLoader(os.environ.get("CKAN_INI", str(ROOT / "test.ini"))).get_config())
     return app._wsgi_app if hasattr(app, "_wsgi_app") else app
+
+
+def measure(client: Any, paths: list[str], repeat: int) -> list[float]:
+    """Server time (ms) of each GET of `paths`, `repeat` passes after one warm-up pass
+    (templates, caches); every answer must be 200."""
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    times = []
+    for _ in range(repeat):
+        for path in paths:
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, path
+    return times

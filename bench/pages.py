@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
-from bench_common import flask_app as make_flask_app, quantile
+from bench_common import flask_app as make_flask_app, measure as timed_gets, quantile
 
 REPEAT = int(os.environ.get("ECARTO_BENCH_REPEAT", "5"))
 N_UAI = int(os.environ.get("ECARTO_BENCH_UAIS", "30"))
@@ -44,16 +43,7 @@ def main() -> int:
         return 1
 
     def measure(paths: list[str]) -> list[float]:
-        for path in paths:                       # warm-up: templates, caches
-            assert client.get(path).status_code == 200, path
-        times = []
-        for _ in range(REPEAT):
-            for path in paths:
-                t0 = time.perf_counter()
-                res = client.get(path)
-                times.append((time.perf_counter() - t0) * 1000)
-                assert res.status_code == 200, path
-        return times
+        return timed_gets(client, paths, REPEAT)
 
     etab = measure([f"/etablissement/{u}" for u in uais])
     dataset = measure([f"/dataset/{d}" for d in datasets])

@@ -20,7 +20,7 @@ import sys
 import time
 from urllib.parse import quote
 
-from bench_common import flask_app as make_flask_app, quantile
+from bench_common import flask_app as make_flask_app, measure as timed_gets, quantile
 
 REPEAT = int(os.environ.get("ECARTO_BENCH_REPEAT", "20"))
 
@@ -45,17 +45,7 @@ def main() -> int:
         return 1
 
     def measure(paths: list[str]) -> list[float]:
-        for path in paths:                       # warm-up
-            res = client.get(path)
-            assert res.status_code == 200, (path, res.status_code)
-        times = []
-        for _ in range(REPEAT):
-            for path in paths:
-                t0 = time.perf_counter()
-                res = client.get(path)
-                times.append((time.perf_counter() - t0) * 1000)
-                assert res.status_code == 200, path
-        return times
+        return timed_gets(client, paths, REPEAT)
 
     pages = [("France", "/territoire/france"), ("région (76)", "/territoire/region/76"),
              ("département (31)", "/territoire/departement/31"), ("commune (31555)", "/territoire/commune/31555")]

@@ -7,8 +7,6 @@ annuaire first, and only from datasets the visitor may read.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from typing import Any, Iterable, Optional
@@ -16,6 +14,7 @@ from typing import Any, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ckanext.ecarto import pgcopy
 from ckanext.ecarto.etablissements import identity
 from ckanext.ecarto.logic import access
 
@@ -181,19 +180,7 @@ _COLUMNS = ("uai", "resource_id", "package_id", "priority", "millesime") + FIELD
 
 def _insert(conn: Connection, batch: list[dict[str, Any]]) -> int:
     """COPY a batch into the directory (a national annuaire is ~70,000 rows)."""
-    if not batch:
-        return 0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in batch:
-        writer.writerow(["" if row[c] is None else row[c] for c in _COLUMNS])
-    buffer.seek(0)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {table_name()} ({', '.join(_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    finally:
-        cursor.close()
-    return len(batch)
+    return pgcopy.copy_rows(conn, table_name(), _COLUMNS, ([row[c] for c in _COLUMNS] for row in batch))
 
 
 def remove_resource(conn: Connection, resource_id: str) -> None:

@@ -35,7 +35,7 @@ import logging
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 
@@ -112,6 +112,21 @@ def unknown_keys_message(n: int, key: str, unknown: set[str], possible: set[str]
 
 
 # --------------------------------------------------------------------------- state helpers
+
+def apply_rule(pkg: dict[str, Any], rule: dict[str, Any], axe: str,
+               remote_territory: Callable[[], Optional[tuple[str, str]]]) -> None:
+    """What a source rule sets on a harvested dataset, identically for every harvester: the
+    territory (the rule's, else the one the remote metadata names) and the axis's source."""
+    level, code = rule.get("territoire_niveau"), rule.get("territoire_code")
+    if not level:
+        found = remote_territory()
+        if found:
+            level, code = found
+    if level:
+        pkg["territoire_niveau"], pkg["territoire_code"] = level, code or ""
+    if rule.get("source") and axe in ("connectivite", "equipement"):
+        pkg[f"{axe}_source"] = rule["source"]
+
 
 def extras_of(obj: Optional[HarvestObject]) -> dict[str, str]:
     if obj is None:

@@ -35,7 +35,7 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.harvesters import etic, mapping
 from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
-                                            unknown_keys_message)
+                                            apply_rule, unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/explore/v2.1"
@@ -222,15 +222,7 @@ class EcartoOdsHarvester(EcartoHarvester):
             "frequency": mapping.frequency(dcat.get("accrualperiodicity")),
             "millesime": rule.get("millesime"),
         }
-        level, code = rule.get("territoire_niveau"), rule.get("territoire_code")
-        if not level:
-            found = mapping.territory_from_names(_as_list(metas.get("territory")))
-            if found:
-                level, code = found
-        if level:
-            pkg["territoire_niveau"], pkg["territoire_code"] = level, code or ""
-        if rule.get("source") and axe in ("connectivite", "equipement"):
-            pkg[f"{axe}_source"] = rule["source"]
+        apply_rule(pkg, rule, axe, lambda: mapping.territory_from_names(_as_list(metas.get("territory"))))
         pkg["resources"] = self._resources(remote, axe, base_url)
         return {k: v for k, v in pkg.items() if v not in (None, "")}
 

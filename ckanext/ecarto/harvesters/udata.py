@@ -37,7 +37,7 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.harvesters import mapping
 from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
-                                            unknown_keys_message)
+                                            apply_rule, unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/1"
@@ -238,16 +238,9 @@ class EcartoUdataHarvester(EcartoHarvester):
             "temporal_end": end,
             "millesime": rule.get("millesime") or mapping.millesime_from_period(start, end),
         }
-        level, code = rule.get("territoire_niveau"), rule.get("territoire_code")
-        if not level:
-            spatial = record.get("spatial") or {}
-            found = mapping.territory_from_zones(spatial.get("zones") or [], spatial.get("granularity"))
-            if found:
-                level, code = found
-        if level:
-            pkg["territoire_niveau"], pkg["territoire_code"] = level, code or ""
-        if rule.get("source") and axe in ("connectivite", "equipement"):
-            pkg[f"{axe}_source"] = rule["source"]
+        spatial = record.get("spatial") or {}
+        apply_rule(pkg, rule, axe, lambda: mapping.territory_from_zones(spatial.get("zones") or [],
+                                                                               spatial.get("granularity")))
         data_keys = {d.key for d in self.data_files(remote, config)}
         resources = []
         for res in record.get("resources") or []:

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
+from ckanext.ecarto import pgcopy
 from ckanext.ecarto.ingest import coltypes, keys
 from ckanext.ecarto.ingest.model import REGISTRY, registry_table
 from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
@@ -220,13 +221,7 @@ def _copy(conn: Connection, target: str, frame: pd.DataFrame) -> None:
     buffer = io.StringIO()
     # CRLF terminator: the csv writer then quotes values holding a bare CR or LF.
     frame.to_csv(buffer, header=False, index=False, lineterminator="\r\n")
-    buffer.seek(0)
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
-    finally:
-        cursor.close()
+    pgcopy.copy_buffer(conn, target, [f'"{c}"' for c in frame.columns], buffer)
 
 
 def _columns_meta(load: _Load, dictionary: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -21,17 +21,15 @@ aggregates (a member's private data shows on the establishment pages, not here).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import time
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ckanext.ecarto import territories
+from ckanext.ecarto import pgcopy, territories
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.etablissements.identity import normalise_header
@@ -213,19 +211,6 @@ def _index(conn: Connection) -> None:
         conn.execute(sa.text(f"ANALYZE {t(name)}"))
 
 
-def _copy(conn: Connection, table: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    buffer.seek(0)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    finally:
-        cursor.close()
-
-
 def _build_referential(conn: Connection) -> None:
     conn.execute(sa.text(f"""CREATE TABLE {t('territoire_departement__new')} (
         code text PRIMARY KEY, academie_code text, region_code text)"""))
@@ -235,14 +220,14 @@ def _build_referential(conn: Connection) -> None:
     for dep in territories.all_of(territories.DEPARTEMENT):
         codes = territories.enclosing(dep.level, dep.code)
         deps.append((dep.code, codes.get("academie"), codes.get("region")))
-    _copy(conn, t("territoire_departement__new"), ("code", "academie_code", "region_code"), deps)
+    pgcopy.copy_rows(conn, t("territoire_departement__new"), ("code", "academie_code", "region_code"), deps)
     communes = []
     for com in territories.all_of(territories.COMMUNE):
         if com.code.startswith(("751", "6938", "132")) and _is_arrondissement(com.code):
             continue  # municipal arrondissements: their commune (75056…) is counted once
         codes = territories.enclosing(com.level, com.code)
         communes.append((com.code, codes.get("departement"), codes.get("academie"), codes.get("region")))
-    _copy(conn, t("territoire_commune__new"), ("code", "departement_code", "academie_code", "region_code"),
+    pgcopy.copy_rows(conn, t("territoire_commune__new"), ("code", "departement_code", "academie_code", "region_code"),
           communes)
 
 
@@ -384,7 +369,7 @@ def _aggregate_resource(conn: Connection, group: list[Series]) -> list[Series]:
     Returns the series that have at least one value."""
     table = group[0].table_name
     params: dict[str, Any] = {}
-    cols, lateral, meta = [], [], []
+    cols, lateral = [], []
     for i, series in enumerate(group):
         cols.append(f"{_num(series.x_column, series.x_type)} AS x{i}, {_num(series.y_column, series.y_type)} AS y{i}")
         lateral.append(f"(:s{i}, x{i}, y{i})")
@@ -509,14 +494,20 @@ def series(conn: Connection) -> list[Series]:
     return [Series(**(json.loads(r) if isinstance(r, str) else r)) for r in rows]
 
 
-def values(conn: Connection, keys: list[tuple[str, str]], serie: Optional[str] = None) -> list[dict[str, Any]]:
-    """Aggregate rows of the territories `keys` [(niveau, code)] (all series, or one)."""
-    if not keys or not tables_exist(conn):
-        return []
+def _territories_filter(keys: list[tuple[str, str]]) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause matching the territories `keys` [(niveau, code)], with its bound parameters."""
     clauses = " OR ".join(f"(niveau = :n{i} AND code = :c{i})" for i in range(len(keys)))
     params: dict[str, Any] = {}
     for i, (level, code) in enumerate(keys):
         params[f"n{i}"], params[f"c{i}"] = level, code
+    return clauses, params
+
+
+def values(conn: Connection, keys: list[tuple[str, str]], serie: Optional[str] = None) -> list[dict[str, Any]]:
+    """Aggregate rows of the territories `keys` [(niveau, code)] (all series, or one)."""
+    if not keys or not tables_exist(conn):
+        return []
+    clauses, params = _territories_filter(keys)
     where_serie = ""
     if serie:
         where_serie, params["serie"] = "AND serie = :serie", serie
@@ -536,10 +527,7 @@ def children_values(conn: Connection, serie: str, level: str, codes: list[str], 
 def counts(conn: Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
     if not keys or not tables_exist(conn):
         return []
-    clauses = " OR ".join(f"(niveau = :n{i} AND code = :c{i})" for i in range(len(keys)))
-    params: dict[str, Any] = {}
-    for i, (level, code) in enumerate(keys):
-        params[f"n{i}"], params[f"c{i}"] = level, code
+    clauses, params = _territories_filter(keys)
     return [dict(r) for r in conn.execute(sa.text(
         f"SELECT * FROM {t('territoire_effectif')} WHERE {clauses}"), params).mappings()]
 
