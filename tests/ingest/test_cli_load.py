@@ -73,3 +73,24 @@ def test_load_reports_rejects_and_a_missing_column(cli, tmp_path):
     missing = _load(cli, IPS, "--uai-column", "numero_uai", "--resource-name", "autre")
     assert missing.exit_code == 1
     assert "La colonne UAI « numero_uai » est absente du fichier" in missing.output
+
+
+def test_a_file_missing_from_storage_is_uploaded_again(cli):
+    """A portal moved to another folder keeps its database but not its storage: loading the same
+    file again restores the upload instead of reporting it lost."""
+    import os
+    from ckanext.ecarto import ingest
+
+    assert _load(cli, IPS).exit_code == 0
+    resource = helpers.call_action("package_show", id="ips-colleges-test")["resources"][0]
+    stored, temporary = ingest.local_copy(resource)
+    assert stored and not temporary
+    os.unlink(stored)
+
+    again = _load(cli, IPS)
+
+    assert again.exit_code == 0, again.output
+    # the upload is restored; the table, loaded from the same bytes, stays as it was
+    assert "remplacée" in again.output and "6\u00a0864 lignes en base" in again.output
+    assert ingest.local_copy(helpers.call_action("resource_show", id=resource["id"]))[0] is not None
+    assert registry(resource["id"])["status"] == "ok"

@@ -198,6 +198,16 @@ def _upload_file(path: str) -> tuple[str, bool]:
     return target, True
 
 
+def _stored_file_present(resource: dict[str, Any]) -> bool:
+    """Whether CKAN's storage still holds the resource's upload (a portal moved to another
+    folder or machine keeps its database but not always its storage): a missing file is
+    uploaded again rather than reported as lost."""
+    stored, temporary = ingest.local_copy(resource)
+    if stored and temporary:
+        os.unlink(stored)
+    return stored is not None
+
+
 def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *, force: bool = False,
                  progress: Optional[Progress] = None) -> Published:
     """Upload `path` as the resource named ``resource["name"]`` of `package`, then ingest it."""
@@ -215,7 +225,8 @@ def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *
         import json
         fields["data_dictionary"] = json.dumps(fields["data_dictionary"], ensure_ascii=False)
 
-    if existing is not None and existing.get("hash") == sha and existing.get("url_type") == "upload" and not force:
+    if (existing is not None and existing.get("hash") == sha and existing.get("url_type") == "upload"
+            and not force and _stored_file_present(existing)):
         changed = {k: v for k, v in fields.items() if (existing.get(k) or "") != v}
         action = _("inchangée")
         if changed:
