@@ -268,9 +268,20 @@ cmd_init() {
     if ! ckan user show "$user" 2>/dev/null | grep -q "name=$user"; then
         ckan user add "$user" email="$email" password="$password" >/dev/null
         ckan sysadmin add "$user" >/dev/null
+        echo "$user" > "$STATE/admin_created"
         say "administrateur créé"
+    elif [ -n "${ECARTO_ADMIN_PASSWORD:-}" ]; then
+        printf '%s\n%s\n' "$password" "$password" | ckan user setpass "$user" >/dev/null 2>&1
+        say "mot de passe de l'administrateur $user remplacé par ECARTO_ADMIN_PASSWORD"
+    elif [ "$(cat "$STATE/admin_created" 2>/dev/null)" != "$user" ]; then
+        # The database already had this account (created from another checkout): its password is
+        # not this checkout's secret, and is never changed behind its owner's back.
+        say "administrateur : $user (compte existant, mot de passe inchangé ; ECARTO_ADMIN_PASSWORD=… make run le remplace)"
+        return 0
     fi
-    say "administrateur : $user / mot de passe : $password (${ECARTO_ADMIN_PASSWORD:+fourni par ECARTO_ADMIN_PASSWORD}${ECARTO_ADMIN_PASSWORD:-conservé dans .ecarto/admin_password})"
+    local origin="conservé dans .ecarto/admin_password"
+    [ -z "${ECARTO_ADMIN_PASSWORD:-}" ] || origin="fourni par ECARTO_ADMIN_PASSWORD"
+    say "administrateur : $user / mot de passe : $password ($origin)"
 }
 
 cmd_sample() {
