@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires i18n
+.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires bench-load i18n
 
 run: setup
 	@$(SH) sample
@@ -68,6 +68,17 @@ bench-territoires:
 bench-ingest:
 	@$(SH) deps && $(SH) services
 	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/ingest.py -c test.ini
+
+# Load over HTTP: anonymous pages at concurrency 8 and 32, then 8 while a 5,000-row file is loaded;
+# its own gunicorn + jobs worker on the bench database (sample data), stopped at the end.
+# ECARTO_LOAD_DURATION: seconds per phase (60). Against `make run`'s portal instead:
+#   .venv/bin/python bench/load.py http://127.0.0.1:5000 --ckan-ini ckan.ini
+bench-load:
+	@$(SH) deps && $(SH) services
+	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database | tail -1)}; \
+	export CKAN_REDIS_URL=$${ECARTO_BENCH_REDIS_URL:-redis://127.0.0.1:6379/12}; \
+	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
+	.venv/bin/python bench/load.py --serve --ckan-ini test.ini --duration $${ECARTO_LOAD_DURATION:-60}
 
 # Refresh the translation catalogues from the sources (French msgids; fr first, en offered).
 i18n:

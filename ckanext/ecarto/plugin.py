@@ -8,13 +8,17 @@ import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.ecarto import ingest, search, views
-from ckanext.ecarto.views import carte_uai
+from ckanext.ecarto import csp, ingest, search, views
+from ckanext.ecarto.views import carte_uai, request_guard
+from ckanext.ecarto.search import action as search_action
 from ckanext.ecarto.logic import action as ingest_action
 from ckanext.ecarto.logic import auth as ingest_auth
+from ckanext.ecarto.logic import harvest_guard
 from ckanext.ecarto.logic import etablissement as etablissement_logic
 from ckanext.ecarto.logic import territoire as territoire_logic
 from ckanext.ecarto.logic import publication as publication_logic
+from ckanext.ecarto.logic import tags as tags_logic
+from ckanext.ecarto import csrf as ecarto_csrf
 from ckanext.ecarto.logic import validators as ecarto_validators
 from ckanext.ecarto import schemas
 from ckanext.ecarto.schemas import actions as schema_actions
@@ -34,6 +38,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IValidators)
+    p.implements(p.IMiddleware, inherit=True)
 
     # IConfigurer
 
@@ -50,18 +55,29 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IBlueprint
 
     def get_blueprint(self) -> list[Any]:
-        return views.get_blueprints()
+        # csp.blueprint: the Content-Security-Policy header of every HTML page (after_app_request)
+        # request_guard.blueprint: NUL/control characters and deep JSON refused in French (before_app_request)
+        return views.get_blueprints() + [csp.blueprint, request_guard.blueprint]
 
     # IActions / IAuthFunctions
 
     def get_actions(self) -> dict[str, Any]:
         return {**etablissement_logic.get_actions(), **ingest_action.get_actions(),
                 **schema_actions.get_actions(), **publication_logic.get_actions(),
-                **territoire_logic.get_actions()}
+                **territoire_logic.get_actions(), **tags_logic.get_actions(),
+                **harvest_guard.get_actions(around=schema_actions.get_actions()),
+                **search_action.get_actions()}
 
     def get_auth_functions(self) -> dict[str, Any]:
         return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions(),
-                **publication_logic.get_auth_functions(), **territoire_logic.get_auth_functions()}
+                **publication_logic.get_auth_functions(), **territoire_logic.get_auth_functions(),
+                **ingest_auth.get_harvest_auth_functions()}
+
+    # IMiddleware: CKAN's CSRF exemption of API-token requests must not outlive them (csrf.py)
+
+    def make_middleware(self, app: Any, config: CKANConfig) -> Any:
+        ecarto_csrf.install()
+        return app
 
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
 

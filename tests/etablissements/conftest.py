@@ -71,8 +71,8 @@ def portal(module_portal_db) -> Portal:
     from ckan.tests import factories
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
-    menj = helpers.call_action("organization_create", ctx, name="menj", title="Ministère de l'Éducation nationale")
-    arcep = helpers.call_action("organization_create", ctx, name="arcep", title="Arcep")
+    menj = helpers.call_action("organization_create", dict(ctx), name="menj", title="Ministère de l'Éducation nationale")
+    arcep = helpers.call_action("organization_create", dict(ctx), name="arcep", title="Arcep")
     member = factories.User()
     helpers.call_action("organization_member_create", ctx, id=menj["id"], username=member["name"], role="member")
     portal = Portal(sysadmin=sysadmin, member=member)

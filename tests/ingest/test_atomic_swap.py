@@ -53,16 +53,41 @@ def test_missing_declared_column_keeps_the_previous_version(load, tmp_path):
     _assert_first_version_in_place(first, rows)
 
 
-def test_database_error_half_way_keeps_the_previous_version(load, tmp_path):
+def test_database_error_half_way_keeps_the_previous_version(load, engine, tmp_path):
+    header, rows = source_records(IPS, delimiter=";")
+    resource_id, first = _first_version(load)
+    copied = []
+
+    def progress(done, total, n):
+        # after 4 chunks, the server ends the loader's connection (as a restart would)
+        copied.append(n)
+        if len(copied) == 4:
+            with engine.connect() as other:
+                other.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid <> pg_backend_pid() "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+                other.commit()
+
+    report = load(derived(tmp_path, "ips.csv", raw_bytes(IPS)), resource_id=resource_id, force=True,
+                  chunk_rows=1000, progress=progress)  # the first 4 chunks were already copied when it fails
+
+    assert len(copied) == 4 and copied[-1] == 4000
+    assert report.status == "error" and "PostgreSQL" in report.message
+    _assert_first_version_in_place(first, rows)
+
+
+def test_nul_character_is_refused_before_anything_is_copied(load, tmp_path):
     header, rows = source_records(IPS, delimiter=";")
     resource_id, first = _first_version(load)
     lines = raw_bytes(IPS).decode("utf-8-sig").split("\n")
     lines[5000] = lines[5000].replace("2023", "20\x0023", 1)  # PostgreSQL refuses NUL characters
 
     report = load(derived(tmp_path, "ips-nul.csv", "\n".join(lines).encode("utf-8")), resource_id=resource_id,
-                  chunk_rows=1000)  # the first 4 chunks were already copied when it fails
+                  chunk_rows=1000)
 
-    assert report.status == "error" and "PostgreSQL" in report.message
+    assert report.status == "error" and report.failure_code == "nul-character"
+    assert "caractère nul (octet 0x00) à la ligne 5001" in report.message
     _assert_first_version_in_place(first, rows)
 
 

@@ -42,13 +42,13 @@ def upload(content: bytes, filename: str) -> FileStorage:
 def portal(module_portal_db) -> Portal:
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
-    menj = helpers.call_action("organization_create", ctx, name="menj", title="Ministère de l'Éducation nationale")
+    menj = helpers.call_action("organization_create", dict(ctx), name="menj", title="Ministère de l'Éducation nationale")
     annuaire = helpers.call_action("package_create", ctx, name="annuaire-occitanie", owner_org=menj["id"],
                                    title="Annuaire de l'éducation — Occitanie", axe="etablissements",
                                    millesime="2024", license_id="etalab-2.0")
     helpers.call_action("resource_create", ctx, package_id=annuaire["id"], name="Annuaire Occitanie",
                         format="CSV", upload=upload(files.occitanie_text().encode("utf-8"), "annuaire.csv"))
-    org = helpers.call_action("organization_create", ctx, name="departement-haute-garonne",
+    org = helpers.call_action("organization_create", dict(ctx), name="departement-haute-garonne",
                               title="Département de la Haute-Garonne")
     password = Portal.__dataclass_fields__["password"].default
     people = {who: factories.User(name=f"{who}-hg", password=password) for who in ("editor", "member", "outsider")}

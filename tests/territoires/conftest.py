@@ -142,7 +142,7 @@ def portal(module_portal_db) -> Portal:
     from ckan.tests import factories
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
-    orgs = {name: helpers.call_action("organization_create", ctx, name=name, title=title)
+    orgs = {name: helpers.call_action("organization_create", dict(ctx), name=name, title=title)
             for name, title in (("menj", "Ministère de l'Éducation nationale"), ("arcep", "Arcep"))}
     member = factories.User()
     helpers.call_action("organization_member_create", ctx, id=orgs["menj"]["id"], username=member["name"],

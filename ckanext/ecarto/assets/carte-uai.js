@@ -1,11 +1,12 @@
 /* Resource view "Carte des établissements": the establishments of a resource with a UAI column,
-   coloured by a chosen column (classes for numbers, categories otherwise). Leaflet, bundled. */
+   coloured by a chosen column (classes for numbers, categories otherwise). Leaflet, bundled.
+   Column labels, categories and names come from published files: shown as text only (dom.js). */
 (function () {
   "use strict";
+  var dom = window.ecartoDom;
   var PALETTE = ["#e3e3fd", "#b1b1f9", "#7b7bee", "#4b4bd6", "#000091"];
   var CATEGORIES = ["#000091", "#c9191e", "#1f8d49", "#f4a261", "#6a4c93", "#2a9d8f", "#e76f51", "#8d6e63"];
 
-  function esc(text) { var d = document.createElement("div"); d.textContent = text === null || text === undefined ? "" : String(text); return d.innerHTML; }
   function fmt(v) { return typeof v === "number" ? v.toLocaleString("fr-FR", { maximumFractionDigits: 2 }) : String(v); }
 
   function colourFor(legend, value) {
@@ -18,21 +19,29 @@
     return index < 0 ? "#666666" : CATEGORIES[index % CATEGORIES.length];
   }
 
+  function item(colour, round, text) {
+    return dom.el("li", {}, [dom.el("span", { className: "ecarto-swatch" + (round ? " ecarto-swatch-round" : ""),
+      style: { background: colour } }), text]);
+  }
+
   function drawLegend(el, data) {
-    var legend = data.legende || {}, html = "<h3 class=\"ecarto-legend-title\">" + esc(data.colonne ? data.colonne.label : "") + "</h3><ol class=\"ecarto-legend-classes\">";
+    var legend = data.legende || {}, items = [];
     if (legend.type === "classes") {
       var lower = null;
       legend.classes.forEach(function (upper) {
-        html += "<li><span class=\"ecarto-swatch\" style=\"background:" + colourFor(legend, upper) + "\"></span>" + (lower === null ? "≤ " + fmt(upper) : "> " + fmt(lower) + " à " + fmt(upper)) + "</li>";
+        items.push(item(colourFor(legend, upper), false, lower === null ? "≤ " + fmt(upper) : "> " + fmt(lower) + " à " + fmt(upper)));
         lower = upper;
       });
     } else if (legend.type === "categories") {
-      legend.categories.forEach(function (c) { html += "<li><span class=\"ecarto-swatch ecarto-swatch-round\" style=\"background:" + colourFor(legend, c) + "\"></span>" + esc(c) + "</li>"; });
-      html += "<li><span class=\"ecarto-swatch ecarto-swatch-round\" style=\"background:#666666\"></span>autres valeurs</li>";
+      legend.categories.forEach(function (c) { items.push(item(colourFor(legend, c), true, c)); });
+      items.push(item("#666666", true, "autres valeurs"));
     }
-    html += "<li><span class=\"ecarto-swatch ecarto-swatch-round\" style=\"background:#bbbbbb\"></span>n.c.</li></ol>";
-    html += "<p class=\"small\">" + data.n_localises + " établissements placés sur " + data.n_lignes_uai + " UAI de la ressource.</p>";
-    el.innerHTML = html;
+    items.push(item("#bbbbbb", true, "n.c."));
+    dom.clear(el);
+    el.appendChild(dom.el("h3", { className: "ecarto-legend-title", text: data.colonne ? data.colonne.label : "" }));
+    el.appendChild(dom.el("ol", { className: "ecarto-legend-classes" }, items));
+    el.appendChild(dom.el("p", { className: "small",
+      text: data.n_localises + " établissements placés sur " + data.n_lignes_uai + " UAI de la ressource." }));
   }
 
   function init(el) {
@@ -40,6 +49,8 @@
     var root = el.closest(".ecarto-carte-uai");
     var select = root.querySelector("[data-carte-uai-colonne]");
     var legendEl = root.querySelector("[data-carte-uai-legend]");
+    var form = root.querySelector("form");
+    if (form) { form.addEventListener("submit", function (ev) { ev.preventDefault(); }); }
     var map = L.map(el, { scrollWheelZoom: false }).setView([46.6, 2.4], 5);
     L.control.scale({ imperial: false }).addTo(map);
     var layer = null, fitted = false;
@@ -51,8 +62,9 @@
         (data.points || []).forEach(function (pt) {
           var m = L.circleMarker([pt.latitude, pt.longitude], { radius: 5, weight: 1, color: "#fff", fillOpacity: 0.9,
             fillColor: colourFor(data.legende || {}, pt.valeur), className: "ecarto-point" });
-          m.bindTooltip(esc(pt.nom + " (" + pt.uai + ") : " + (pt.valeur === null ? "n.c." : fmt(pt.valeur))));
-          m.on("click", function () { window.location.href = "/etablissement/" + pt.uai; });
+          var label = pt.nom + " (" + pt.uai + ") : " + (pt.valeur === null ? "n.c." : fmt(pt.valeur));
+          m.bindTooltip(function () { return dom.textNode(label); });
+          m.on("click", function () { dom.go("/etablissement/" + encodeURIComponent(pt.uai)); });
           layer.addLayer(m);
         });
         layer.addTo(map);

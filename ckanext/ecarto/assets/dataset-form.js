@@ -21,7 +21,7 @@
       var original = container.previousElementSibling;
       var selection = container.querySelector('.select2-selection');
       if (!original || !original.id || !selection || selection.hasAttribute('aria-label')) { return; }
-      var label = document.querySelector('label[for="' + original.id + '"]');
+      var label = document.querySelector('label[for="' + CSS.escape(original.id) + '"]');
       if (label) {
         selection.setAttribute('aria-label', label.textContent.replace(/\s+/g, ' ').trim());
       }

@@ -17,7 +17,7 @@
           items.forEach(function (it) {
             var opt = document.createElement("option");
             opt.value = it.uai;
-            opt.textContent = it.nom + " — " + (it.commune || "") + " (" + it.uai + ")";
+            opt.textContent = (it.nom || "") + " — " + (it.commune || "") + " (" + it.uai + ")";   // text, never HTML
             list.appendChild(opt);
           });
         });

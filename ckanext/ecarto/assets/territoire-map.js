@@ -4,9 +4,12 @@
    Data: /territoire/contours.geojson (shapes, overseas insets on a map of France),
    /territoire/carte.json (values and legend classes), /territoire/etablissements.json (points).
    Accessibility: every shape is focusable (Tab), announces its name, value and n.c. share,
-   opens its territory with Enter; the values are also given as a table below the map. */
+   opens its territory with Enter; the values are also given as a table below the map.
+   Names, labels and units come from published files: they reach the page as text only (dom.js:
+   tooltips, legends and the table are built node by node, never from HTML strings). */
 (function () {
   "use strict";
+  var dom = window.ecartoDom;
   var PALETTE = ["#e3e3fd", "#b1b1f9", "#7b7bee", "#4b4bd6", "#000091"];
   var NC_FILL = "url(#ecarto-hatch)";
   var TYPE_COLOURS = { ecole: "#1f8d49", college: "#000091", lycee: "#c9191e", autre: "#666666" };
@@ -49,35 +52,56 @@
     svg.insertBefore(defs, svg.firstChild);
   }
 
-  function legendChoropleth(el, data, palette) {
+  function swatch(colour, round) {
+    return dom.el("span", { className: "ecarto-swatch" + (round ? " ecarto-swatch-round" : ""), style: { background: colour } });
+  }
+
+  function nc(text) {
+    return dom.el("li", {}, [dom.el("span", { className: "ecarto-swatch ecarto-swatch-nc" }), text]);
+  }
+
+  function legendChoropleth(legend, data, palette) {
     var unit = data.serie.unite ? " " + data.serie.unite : "";
-    var html = "<h3 class=\"ecarto-legend-title\">" + escapeHtml(data.serie.libelle) + (unit ? " (" + escapeHtml(data.serie.unite) + ")" : "") +
-      "</h3><p class=\"small\">" + escapeHtml(data.dim_libelle) + " — " + escapeHtml(data.serie.source.dataset_title) +
-      (data.serie.millesime ? ", " + escapeHtml(data.serie.millesime) : "") + "</p><ol class=\"ecarto-legend-classes\">";
+    var items = [];
     var lower = null;
     data.classes.forEach(function (upper, i) {
       var label = lower === null ? "≤ " + fmt(upper) : "> " + fmt(lower) + " à " + fmt(upper);
       if (data.classes.length <= 5 && data.classes.every(function (c) { return c === Math.round(c); }) && lower === null && data.classes.length === 1) { label = fmt(upper); }
-      html += "<li><span class=\"ecarto-swatch\" style=\"background:" + palette[i] + "\"></span>" + label + unit + "</li>";
+      items.push(dom.el("li", {}, [swatch(palette[i]), label + unit]));
       lower = upper;
     });
-    html += "<li><span class=\"ecarto-swatch ecarto-swatch-nc\"></span>n.c. (aucune valeur)</li></ol>";
-    el.innerHTML = html;
+    items.push(nc("n.c. (aucune valeur)"));
+    dom.clear(legend);
+    legend.appendChild(dom.el("h3", { className: "ecarto-legend-title",
+      text: data.serie.libelle + (unit ? " (" + data.serie.unite + ")" : "") }));
+    legend.appendChild(dom.el("p", { className: "small", text: data.dim_libelle + " — " + data.serie.source.dataset_title +
+      (data.serie.millesime ? ", " + data.serie.millesime : "") }));
+    legend.appendChild(dom.el("ol", { className: "ecarto-legend-classes" }, items));
   }
 
-  function legendPoints(el, counts) {
-    var html = "<h3 class=\"ecarto-legend-title\">Établissements</h3><ol class=\"ecarto-legend-classes\">";
+  function legendPoints(legend, counts) {
+    var items = [];
     Object.keys(TYPE_COLOURS).forEach(function (k) {
       if (!counts[k]) { return; }
-      html += "<li><span class=\"ecarto-swatch ecarto-swatch-round\" style=\"background:" + TYPE_COLOURS[k] + "\"></span>" + TYPE_LABELS[k] + " (" + counts[k] + ")</li>";
+      items.push(dom.el("li", {}, [swatch(TYPE_COLOURS[k], true), TYPE_LABELS[k] + " (" + counts[k] + ")"]));
     });
-    el.innerHTML = html + "</ol>";
+    dom.clear(legend);
+    legend.appendChild(dom.el("h3", { className: "ecarto-legend-title", text: "Établissements" }));
+    legend.appendChild(dom.el("ol", { className: "ecarto-legend-classes" }, items));
   }
 
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text === null || text === undefined ? "" : String(text);
-    return div.innerHTML;
+  function legendShapesOnly(legend) {
+    dom.clear(legend);
+    legend.appendChild(dom.el("p", { text: "Aucun indicateur chargé pour ce territoire : contours seuls." }));
+    legend.appendChild(dom.el("ol", { className: "ecarto-legend-classes" }, [nc("n.c.")]));
+  }
+
+  function tableRow(t, unit) {
+    return dom.el("tr", {}, [
+      dom.el("th", { attrs: { scope: "row" } }, [dom.el("a", { href: t.chemin, text: t.nom })]),
+      dom.el("td", { text: t.valeur === null ? "n.c." : fmt(t.valeur) + (unit ? " " + unit : "") }),
+      dom.el("td", { text: t.taux_nc === null || t.taux_nc === undefined ? "—" : Math.round(t.taux_nc * 100) + " %" })
+    ]);
   }
 
   function describe(props, item, unit) {
@@ -136,8 +160,8 @@
       onEachFeature: function (feature, layer) {
         var item = byCode[feature.properties.code];
         var label = describe(feature.properties, data ? item : null, unit) + (feature.properties.encart ? " (encart)" : "");
-        layer.bindTooltip(escapeHtml(label), { sticky: true });
-        layer.on("click", function () { window.location.href = feature.properties.chemin; });
+        layer.bindTooltip(function () { return dom.textNode(label); }, { sticky: true });
+        layer.on("click", function () { dom.go(feature.properties.chemin); });
         layer.on("add", function () {
           var path = layer.getElement();
           if (!path) { return; }
@@ -147,7 +171,7 @@
           path.setAttribute("data-code", feature.properties.code);
           path.addEventListener("focus", function () { layer.openTooltip(layer.getBounds().getCenter()); layer.setStyle({ weight: 3, color: "#161616" }); });
           path.addEventListener("blur", function () { layer.closeTooltip(); layer.setStyle({ weight: 1, color: "#ffffff" }); });
-          path.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { window.location.href = feature.properties.chemin; } });
+          path.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { dom.go(feature.properties.chemin); } });
         });
       }
     }).addTo(map);
@@ -160,20 +184,16 @@
     }
     var legend = document.querySelector("[data-ecarto-legend]");
     if (legend && data) { legendChoropleth(legend, data, palette); }
-    else if (legend) { legend.innerHTML = "<p>Aucun indicateur chargé pour ce territoire : contours seuls.</p><ol class=\"ecarto-legend-classes\"><li><span class=\"ecarto-swatch ecarto-swatch-nc\"></span>n.c.</li></ol>"; }
+    else if (legend) { legendShapesOnly(legend); }
     var note = document.querySelector("[data-ecarto-map-note]");
     if (note && shapes.sans_contour && shapes.sans_contour.length) {
       note.textContent = "Sans contour sur la carte : " + shapes.sans_contour.map(function (t) { return t.nom; }).join(", ") + ".";
     }
     var table = document.querySelector("[data-ecarto-map-table] tbody");
     if (table && data) {
-      table.innerHTML = "";
+      dom.clear(table);
       data.territoires.slice().sort(function (a, b) { return a.nom.localeCompare(b.nom, "fr"); }).forEach(function (t) {
-        var tr = document.createElement("tr");
-        tr.innerHTML = "<th scope=\"row\"><a href=\"" + escapeHtml(t.chemin) + "\">" + escapeHtml(t.nom) + "</a></th><td>" +
-          (t.valeur === null ? "n.c." : escapeHtml(fmt(t.valeur) + (unit ? " " + unit : ""))) + "</td><td>" +
-          (t.taux_nc === null || t.taux_nc === undefined ? "—" : Math.round(t.taux_nc * 100) + " %") + "</td>";
-        table.appendChild(tr);
+        table.appendChild(tableRow(t, unit));
       });
     }
     this.el.setAttribute("data-map-ready", "true");
@@ -196,8 +216,9 @@
         var marker = L.circleMarker([e.latitude, e.longitude], {
           radius: 4, weight: 1, color: "#ffffff", fillColor: TYPE_COLOURS[kind], fillOpacity: 0.9, className: "ecarto-point"
         });
-        marker.bindTooltip(escapeHtml(e.nom + " (" + e.uai + ")"));
-        marker.on("click", function () { window.location.href = e.chemin; });
+        var label = e.nom + " (" + e.uai + ")";
+        marker.bindTooltip(function () { return dom.textNode(label); });
+        marker.on("click", function () { dom.go(e.chemin); });
         group.addLayer(marker);
       });
       group.addTo(map);
@@ -214,6 +235,8 @@
 
   function init(el) {
     if (typeof L === "undefined") { return; }
+    var controls = document.querySelector("[data-ecarto-map-controls]");
+    if (controls) { controls.addEventListener("submit", function (ev) { ev.preventDefault(); }); }
     var map = L.map(el, { scrollWheelZoom: false, zoomSnap: 0.25, attributionControl: !!el.dataset.tiles });
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);

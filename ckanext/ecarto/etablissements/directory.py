@@ -4,6 +4,27 @@ resource that names and locates establishments (annuaire de l'éducation, géolo
 It is derived data, like the ingested tables themselves: rebuilt for a resource each time that
 resource is ingested, dropped with it. Pages merge the rows of one UAI field by field, the
 annuaire first, and only from datasets the visitor may read.
+
+**Identity authority.** Any editor can publish a file that looks like a directory (a UAI, a
+name, a commune…), so the public identity of an establishment (name, type, address, position,
+website, contacts) is taken only from *trusted* directory sources: datasets of the organizations
+listed in ``ckanext.ecarto.identity_organizations`` (default ``menj``, the ministry's directory
+datasets) or harvested by the sources of ``ckanext.ecarto.identity_harvest_sources``. Trust is
+decided when reading (from the dataset's current organization or harvest source), never stored,
+so moving a dataset or changing the settings takes effect at once.
+
+Rows of other publishers stay in the directory, with two uses only:
+
+- when **no trusted source readable by the visitor knows the UAI** (an establishment missing
+  from the ministry's files, a new one, a private school a collectivité documents), the page
+  still exists: its identity comes from the best untrusted source alone (one dataset, never a
+  field-by-field mix of publishers), marked as not verified and labelled with its producer;
+- otherwise they never fill nor override a field of the identity: their columns show under their
+  own source block (« Autres données ») like any other UAI-keyed data.
+
+This is what a public portal of the French administration is expected to do: the ministry's
+directory (Répertoire national des établissements, published in the Annuaire de l'éducation) is
+the reference for who a school is; other producers add data about it, they do not rename it.
 """
 from __future__ import annotations
 
@@ -188,18 +209,84 @@ def remove_resource(conn: Connection, resource_id: str) -> None:
     conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
 
 
+def _config_list(key: str, default: tuple[str, ...] = ()) -> list[str]:
+    import ckan.plugins.toolkit as tk
+    value = tk.config.get(key, None)
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def identity_organizations() -> list[str]:
+    """Names or ids of the organizations whose directory datasets are trusted."""
+    return _config_list("ckanext.ecarto.identity_organizations", ("menj",))
+
+
+def identity_harvest_sources() -> list[str]:
+    """Names or ids of the harvest sources whose datasets are trusted."""
+    return _config_list("ckanext.ecarto.identity_harvest_sources")
+
+
+def _harvest_tables(conn: Connection) -> bool:
+    return bool(conn.execute(sa.text(
+        "SELECT to_regclass('harvest_object') IS NOT NULL AND to_regclass('harvest_source') IS NOT NULL")).scalar())
+
+
+def trusted_sql(conn: Connection, alias: str = "p") -> tuple[str, dict[str, Any]]:
+    """SQL boolean telling whether the dataset aliased `alias` (CKAN's `package`) is a trusted
+    identity source, and its bound parameters (see the module docstring)."""
+    orgs = identity_organizations()
+    sources = identity_harvest_sources()
+    clauses = ["FALSE"]
+    if orgs:
+        clauses.append(
+            f"{alias}.owner_org IN (SELECT g.id FROM \"group\" g WHERE g.is_organization AND g.state = 'active' "
+            f"AND (g.name = ANY(CAST(:identity_orgs AS text[])) OR g.id = ANY(CAST(:identity_orgs AS text[]))))")
+    if sources and _harvest_tables(conn):
+        clauses.append(
+            f"{alias}.id IN (SELECT ho.package_id FROM harvest_object ho "
+            f"JOIN package hs ON hs.id = ho.harvest_source_id "
+            f"WHERE ho.current AND ho.package_id IS NOT NULL AND hs.state = 'active' "
+            f"AND (hs.name = ANY(CAST(:identity_sources AS text[])) OR hs.id = ANY(CAST(:identity_sources AS text[]))))")
+    return "(" + " OR ".join(clauses) + ")", {"identity_orgs": orgs, "identity_sources": sources}
+
+
+def best_order(trusted: str = "trusted", alias: str = "s") -> str:
+    """ORDER BY terms (after the UAI) of the best directory row of a UAI: trusted sources first,
+    then the full annuaire before partial directories, the latest millésime."""
+    return f"{trusted} DESC, {alias}.priority, {alias}.millesime DESC NULLS LAST"
+
+
 def sources_for(conn: Connection, uai: str, reader: access.Reader) -> list[dict[str, Any]]:
-    """Directory rows of one UAI from readable datasets, best source first."""
+    """Directory rows of one UAI from readable datasets, best source first, each with its
+    producer (`organization_title`) and `trusted` flag."""
+    trusted, trust_params = trusted_sql(conn, "p")
     sql = sa.text(f"""
-        SELECT s.*, p.name AS package_name, p.title AS package_title
+        SELECT s.*, p.name AS package_name, p.title AS package_title,
+               g.title AS organization_title, {trusted} AS trusted
         FROM {table_name()} s JOIN package p ON p.id = s.package_id
+        LEFT JOIN "group" g ON g.id = p.owner_org
         WHERE s.uai = :uai AND {access.readable_packages_sql('p')}
-        ORDER BY s.priority, s.millesime DESC NULLS LAST, p.metadata_modified DESC""")
-    return [dict(r) for r in conn.execute(sql, {"uai": uai, **access.reader_params(reader)}).mappings()]
+        ORDER BY {best_order()}, p.metadata_modified DESC""")
+    params = {"uai": uai, **trust_params, **access.reader_params(reader)}
+    return [dict(r) for r in conn.execute(sql, params).mappings()]
+
+
+def identity_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows allowed to make the identity of one UAI (`sources` best first, as given by
+    `sources_for`): every trusted row when there is one; otherwise the rows of the best
+    untrusted dataset only (one producer, never a mix)."""
+    trusted = [s for s in sources if s.get("trusted")]
+    if trusted or not sources:
+        return trusted
+    best = sources[0]["package_id"]
+    return [s for s in sources if s["package_id"] == best]
 
 
 def merge(sources: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Field by field, the first source that knows wins."""
+    """Field by field, the first source that knows wins (give it `identity_sources` only)."""
     merged: dict[str, Any] = {}
     for source in sources:
         for field in FIELDS + ("sections",):

@@ -58,7 +58,11 @@ def _where(query: Query) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-def _best_cte() -> str:
+def _best_cte(conn: Connection) -> tuple[str, dict[str, Any]]:
+    """One row per readable UAI: its best directory row, a trusted source's whenever one knows
+    the UAI (so a name, commune or position from an editor's directory-like file is neither
+    shown nor searchable for an establishment of the ministry's directory)."""
+    trusted, params = directory.trusted_sql(conn, "p")
     return f"""
         best AS (
             SELECT DISTINCT ON (s.uai) s.uai, s.nom, s.type, s.secteur, s.commune_code, s.commune_nom,
@@ -66,17 +70,19 @@ def _best_cte() -> str:
                    s.code_postal, s.latitude, s.longitude, s.search_text
             FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
             WHERE {access.readable_packages_sql('p')}
-            ORDER BY s.uai, s.priority, s.millesime DESC NULLS LAST
-        )"""
+            ORDER BY s.uai, {directory.best_order(trusted)}, p.metadata_modified DESC
+        )""", params
 
 
 def search(conn: Connection, query: Query, reader: access.Reader) -> Results:
     if not directory_exists(conn):
         return Results(count=0)
     where, params = _where(query)
+    best, trust_params = _best_cte(conn)
+    params.update(trust_params)
     params.update(access.reader_params(reader), limit=max(1, min(query.limit, 100)),
                   offset=max(0, query.offset), q_uai=query.q.strip().upper())
-    base = f"WITH {_best_cte()} SELECT {{cols}} FROM best b WHERE {where}"
+    base = f"WITH {best} SELECT {{cols}} FROM best b WHERE {where}"
     count = conn.execute(sa.text(base.format(cols="count(*)")), params).scalar() or 0
     rows = conn.execute(sa.text(
         base.format(cols="b.*") + " ORDER BY (b.uai = :q_uai) DESC, b.nom, b.uai LIMIT :limit OFFSET :offset"
@@ -93,7 +99,8 @@ def suggestions(conn: Connection, uai: str, reader: access.Reader, limit: int = 
     """Known establishments whose UAI is close to an unknown one (same first 5 digits)."""
     if not directory_exists(conn) or len(uai) < 5:
         return []
-    sql = sa.text(f"WITH {_best_cte()} SELECT b.uai, b.nom, b.commune_nom FROM best b "
+    best, trust_params = _best_cte(conn)
+    sql = sa.text(f"WITH {best} SELECT b.uai, b.nom, b.commune_nom FROM best b "
                   f"WHERE b.uai LIKE :prefix ORDER BY b.uai LIMIT :limit")
-    params = {"prefix": uai[:5] + "%", "limit": limit, **access.reader_params(reader)}
+    params = {"prefix": uai[:5] + "%", "limit": limit, **trust_params, **access.reader_params(reader)}
     return [dict(r) for r in conn.execute(sql, params).mappings()]

@@ -166,6 +166,30 @@ def departement_insee(code: Optional[str]) -> Optional[str]:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def web_url(value: Optional[str]) -> Optional[str]:
+    """The website as a link target, or None when it must not be one.
+
+    Only absolute ``http``/``https`` URLs with a host qualify: a publisher's ``javascript:``,
+    ``data:`` or ``file:`` value, a protocol-relative ``//host``, or a value holding spaces,
+    control characters or backslashes (read differently by browsers) is shown as text, never
+    as a link."""
+    from urllib.parse import urlsplit
+
+    text = (value or "").strip()
+    if not text or len(text) > 2000 or _CONTROL.search(text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    return text
+
+
 def first(row: Mapping[str, object], *keys: str) -> Optional[object]:
     for key in keys:
         value = row.get(key)

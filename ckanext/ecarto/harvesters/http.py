@@ -2,8 +2,14 @@
 French messages that say which URL failed, what happened and what to do.
 
 Retried: connection errors, timeouts, HTTP 429 and 5xx (the remote portal may recover).
-Not retried: other HTTP 4xx (a wrong identifier or URL stays wrong), malformed JSON.
+Not retried: other HTTP 4xx (a wrong identifier or URL stays wrong), malformed JSON, and URLs
+the outbound-fetch guard refuses.
 The total time of a failing call is bounded by ``retries × timeout + backoff × (2^retries − 1)``.
+
+Every request — the source's catalogue, each pagination link (``next_page``), each data file —
+goes through the portal's outbound-fetch guard (``ckanext/ecarto/remote.py``): http(s) only,
+public addresses only (unless ``ckanext.ecarto.allow_private_urls``), the name resolved once and
+the connection made to the checked address, each redirect checked the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ from typing import Any, Callable, Optional
 import requests
 
 import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto import remote
 
 USER_AGENT = "ckanext-ecarto-harvester (+https://github.com/)"
 
@@ -35,6 +43,10 @@ class HttpSettings:
     retries: int = 3           # attempts after the first one
     backoff: float = 2.0       # seconds before the first retry, doubled each time
     max_bytes: int = 500 * 1024 * 1024
+    total_timeout: float = 3600.0   # seconds, a whole call (a slow trickle never blocks a harvest)
+
+
+JSON_MAX_BYTES = 100 * 1024 * 1024   # a catalogue page in memory
 
 
 def _n(value: int) -> str:
@@ -45,8 +57,6 @@ class HttpClient:
     def __init__(self, settings: HttpSettings, *, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
         self.sleep = sleep
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
 
     # ------------------------------------------------------------------ core
 
@@ -61,8 +71,13 @@ class HttpClient:
             if attempt:
                 self.sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
-                response = self.session.get(url, params=params, stream=stream,
-                                            timeout=self.settings.timeout)
+                response = self._fetch(url, params, stream)
+            except remote.LimitExceeded as exc:
+                raise FetchError(str(exc), url=url) from exc
+            except remote.RemoteError as exc:   # refused by the outbound-fetch guard: not retried
+                raise FetchError(tk._("{error} (URL : {url}) Vérifiez l'URL de la source dans sa configuration et les "
+                                      "liens que publie la source.").format(url=_full_url(url, params), error=exc),
+                                 url=url) from exc
             except requests.Timeout:
                 last_problem = "timeout"
                 continue
@@ -84,6 +99,21 @@ class HttpClient:
             return response
         raise FetchError(_retry_message(_full_url(url, params), last_problem, attempts, self.settings.timeout),
                          url=url, status=int(last_problem[5:]) if last_problem.startswith("HTTP ") else None)
+
+    def _fetch(self, url: str, params: Optional[dict[str, Any]], stream: bool) -> requests.Response:
+        """One guarded GET (redirects followed and checked); unless ``stream``, the body is read
+        here so that a connection lost while reading is retried like any connection error."""
+        limit = None if stream else min(self.settings.max_bytes, JSON_MAX_BYTES)
+        response = remote.fetch(url, params=params, headers={"User-Agent": USER_AGENT},
+                                timeout=self.settings.timeout, max_bytes=limit,
+                                total_timeout=self.settings.total_timeout)
+        if not stream:
+            try:
+                response.content  # noqa: B018 - reads the body now
+            except BaseException:
+                response.close()
+                raise
+        return response
 
     # ------------------------------------------------------------------ API
 
@@ -148,6 +178,9 @@ class HttpClient:
                         out.write(block)
                 except FetchError:
                     raise
+                except remote.RemoteError as exc:   # total time of the download exceeded
+                    raise FetchError(tk._("{error} Rien n'a été chargé : la version déjà en base reste en "
+                                          "place.").format(error=exc), url=url) from exc
                 except Exception as exc:  # urllib3 ProtocolError / IncompleteRead / read timeout
                     raw_got = response.raw.tell() if hasattr(response.raw, "tell") else got
                     if expected_n is not None and raw_got < expected_n:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Optional
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, urljoin, urlparse
 
 import ckan.plugins.toolkit as tk
 
@@ -259,9 +259,27 @@ class EcartoUdataHarvester(EcartoHarvester):
 
 
 def _same_host(first: str, candidate: str) -> str:
-    """`next_page` as published; a relative one is resolved against the first URL."""
+    """`next_page` as published; a relative one is resolved against the first URL. An absolute
+    one must stay on the source's host (``www.`` and http→https aside): a listing never sends
+    the harvester elsewhere (FetchError; the outbound-fetch guard checks the address anyway)."""
+    if not isinstance(candidate, str):
+        raise FetchError(tk._("Lien de page suivante illisible dans la réponse de {first} ; la liste s'arrête "
+                              "là.").format(first=first), url=first)
     parsed = urlparse(candidate)
-    if parsed.scheme:
-        return candidate
+    if parsed.scheme or candidate.startswith("//"):
+        if _host_key(parsed) != _host_key(urlparse(first)):
+            raise FetchError(tk._("Lien de page suivante refusé : {url} n'est pas sur le serveur de la source "
+                                  "({first}) ; la liste s'arrête là.").format(url=candidate, first=first),
+                             url=candidate)
+        return urljoin(first, candidate)
     base = urlparse(first)
     return f"{base.scheme}://{base.netloc}{candidate if candidate.startswith('/') else '/' + candidate}"
+
+
+def _host_key(parsed: Any) -> tuple[str, Optional[int]]:
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    host = (parsed.hostname or "").lower()
+    return (host[4:] if host.startswith("www.") else host), (None if port in (80, 443) else port)

@@ -17,7 +17,8 @@ import tempfile
 from typing import Any, Optional
 
 from ckanext.ecarto.ingest.loader import (  # noqa: F401 - re-exported API
-    REGISTRY, IngestReport, drop_table, file_sha256, ingest_file, schema_name, status, table_basename,
+    REGISTRY, IngestReport, drop_table, file_sha256, ingest_file, record_failure, schema_name, status,
+    table_basename,
 )
 from ckanext.ecarto.ingest.reader import ReadError, Table, TableFormat, read_table  # noqa: F401
 from ckanext.ecarto.translation import _
@@ -115,11 +116,11 @@ def _download(url: str) -> str:
                 size += len(block)
                 if size > limit:
                     raise ReadError(_("Fichier distant trop volumineux (plus de {size} Mo).").format(
-                        size=limit // (1024 * 1024)))
+                        size=limit // (1024 * 1024)), code="download")
                 out.write(block)
     except remote.RemoteError as exc:
         os.unlink(path)
-        raise ReadError(str(exc)) from exc
+        raise ReadError(str(exc), code="download", detail=repr(exc)) from exc
     except Exception:
         os.unlink(path)
         raise
@@ -143,14 +144,14 @@ def ingest_resource(resource_id: str, path: Optional[str] = None, *, force: bool
     if path is None:
         url = resource.get("url") or ""
         if resource.get("url_type") == "upload" or not url.startswith(("http://", "https://")):
-            return IngestReport(resource_id=resource_id, package_id=package_id, status="error",
-                                message=_("Le fichier de la ressource est introuvable (ni fichier déposé "
-                                          "ni URL téléchargeable)."))
+            return record_failure(resource_id, package_id, _(
+                "Le fichier de la ressource est introuvable (ni fichier déposé ni URL téléchargeable)."),
+                "missing")
         try:
             temporary = path = _download(url)
         except ReadError as exc:
-            return IngestReport(resource_id=resource_id, package_id=package_id, status="error",
-                                message=str(exc))
+            log.info("Téléchargement de %s refusé : %s", resource_id, exc)
+            return record_failure(resource_id, package_id, str(exc), exc.code, exc.detail)
     try:
         return ingest_file(
             path, resource_id=resource_id, package_id=package_id,
@@ -189,9 +190,22 @@ def on_resource_changed(context: dict[str, Any], resource: dict[str, Any]) -> Op
         return None
     try:
         return _on_resource_changed(resource)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         log.exception("Ingestion de la ressource %s impossible", resource.get("id"))
+        _record_unexpected(resource, exc)
         return None
+
+
+def _record_unexpected(resource: dict[str, Any], exc: Exception) -> None:
+    """Say in the ingestion status that something went wrong (best effort: the request that
+    saved the resource must not fail)."""
+    if not resource.get("id") or not resource.get("package_id"):
+        return
+    try:
+        record_failure(resource["id"], resource["package_id"],
+                       _("Erreur inattendue pendant le chargement."), "internal", f"{type(exc).__name__}: {exc}")
+    except Exception:  # noqa: BLE001
+        log.exception("Échec du chargement de %s non enregistré", resource.get("id"))
 
 
 def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:

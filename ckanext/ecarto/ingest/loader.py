@@ -7,10 +7,15 @@ One path for every source (upload, harvest, CLI):
    reject report (row number, value, French reason), never silently dropped;
 3. the other rows are streamed with ``COPY`` into a new table (``<table>__new``), all text;
 4. once the whole file has been seen, the column types are decided (``coltypes``) and applied in
-   one ``ALTER TABLE``; the key gets its index;
+   one ``INSERT … SELECT`` into a typed table (see ``_apply_types``); the key gets its index;
 5. in the same transaction the previous table is dropped, the new one renamed and the registry
    row written. Anything failing before the commit rolls everything back: the previous version
-   stays queryable and the registry keeps describing it, with the failure in ``message``.
+   stays queryable and the registry keeps describing it, with the failure in ``message`` (for the
+   publisher) and ``failure`` (its kind and technical detail, see ``messages``).
+
+What PostgreSQL cannot hold is refused before anything is written (``limits``): too many columns
+(the reader), rows too wide once typed; the reader also refuses over-long lines, NUL characters
+and compressed files too large once decompressed.
 """
 from __future__ import annotations
 
@@ -27,12 +32,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 import psycopg2
+import psycopg2.errors
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from ckanext.ecarto import pgcopy
-from ckanext.ecarto.ingest import coltypes, keys
+from ckanext.ecarto.ingest import coltypes, keys, limits, messages
 from ckanext.ecarto.ingest.model import REGISTRY, registry_table
 from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
 from ckanext.ecarto.translation import _, ungettext
@@ -74,6 +80,8 @@ class IngestReport:
     seconds: float = 0.0
     directory_rows: Optional[int] = None
     directory_seconds: float = 0.0  # part of `seconds` spent rebuilding the establishment directory
+    failure_code: Optional[str] = None  # kind of failure (see messages.PUBLIC_REASONS)
+    detail: Optional[str] = None        # technical text of the failure (editors and logs only)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +93,10 @@ class IngestReport:
 
 class IngestError(Exception):
     """A version refused for a reason the publisher can fix (French message)."""
+
+    def __init__(self, message: str, code: str = "unreadable"):
+        super().__init__(message)
+        self.code = code
 
 
 # --------------------------------------------------------------------------- helpers
@@ -155,6 +167,39 @@ def table_exists(conn: Connection, qualified_name: Optional[str]) -> bool:
     return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": qualified_name}).scalar()
 
 
+SWAP_LOCK_TIMEOUT = "1s"
+SWAP_ATTEMPTS = 20
+
+
+def _swap(conn: Connection, *, schema: str, staging: str, staging_name: str, target: str,
+          final_name: str) -> None:
+    """Replace the previous table by the new one.
+
+    Dropping the previous table needs an exclusive lock: while it waits behind a long reader (the
+    territory aggregates' refresh reads whole tables for seconds), every page that reads the
+    table queues behind the waiting DROP. So the lock is asked for with a short `lock_timeout`
+    in a savepoint and asked again after a pause, letting the pages through meanwhile; the last
+    attempt waits as long as it takes."""
+    for attempt in range(SWAP_ATTEMPTS):
+        last = attempt == SWAP_ATTEMPTS - 1
+        try:
+            with conn.begin_nested():
+                if not last:
+                    conn.execute(sa.text(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {target}"))
+                conn.execute(sa.text(f'ALTER TABLE {staging} RENAME TO "{final_name}"'))
+                conn.execute(sa.text(
+                    f'ALTER INDEX "{schema}"."{staging_name}__key" RENAME TO "{final_name}__key"'))
+                if not last:
+                    conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
+            return
+        except sa.exc.OperationalError as exc:
+            if last or not isinstance(exc.orig, psycopg2.errors.LockNotAvailable):
+                raise
+            log.info("Remplacement de %s différé (table en cours de lecture), essai %d", target, attempt + 1)
+            time.sleep(min(0.2 * (attempt + 1), 2.0))
+
+
 def _lock(conn: Connection, resource_id: str) -> None:
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ecarto_ingest:{resource_id}"})
 
@@ -207,6 +252,7 @@ class _Load:
             rows = rows[valid]
         if frame.empty:
             return None
+        self._check_width(frame, rows)
         for source in self.sources:
             self.profiles[source].update(frame[source])
         data: dict[str, Any] = {"_key": normalised.to_numpy(dtype=object), "_row": rows}
@@ -215,6 +261,18 @@ class _Load:
         out = pd.DataFrame(data)
         self.n_rows += len(out)
         return out
+
+    def _check_width(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        """Refuse a row PostgreSQL cannot store (only wide files can have one)."""
+        if len(self.sources) < limits.WIDE_ROW_COLUMNS:
+            return
+        widths = limits.row_bytes_lower_bound(frame[self.sources])
+        too_wide = np.flatnonzero(widths > limits.PG_MAX_ROW_BYTES)
+        if len(too_wide):
+            first = int(too_wide[0])
+            raise IngestError(_("ligne {line} : {reason}").format(
+                line=int(rows[first]) + self.table.format.header_line,
+                reason=limits.row_too_wide_message(int(widths[first]), typed=False)), code="row-too-wide")
 
 
 def _copy(conn: Connection, target: str, frame: pd.DataFrame) -> None:
@@ -242,15 +300,42 @@ def _columns_meta(load: _Load, dictionary: dict[str, dict[str, Any]]) -> tuple[l
     return columns, warnings
 
 
-def _apply_types(conn: Connection, target: str, load: _Load, columns: list[dict[str, Any]]) -> None:
-    clauses = []
+def _check_typed_width(columns: list[dict[str, Any]]) -> None:
+    kinds = [c["type"] for c in columns if c["name"] != "_key"]
+    if len(kinds) < limits.WIDE_ROW_COLUMNS:
+        return
+    width = limits.typed_row_bytes(kinds)
+    if width > limits.PG_MAX_ROW_BYTES:
+        raise IngestError(limits.row_too_wide_message(width, typed=True), code="row-too-wide")
+
+
+def _apply_types(conn: Connection, schema: str, staging_name: str, load: _Load,
+                 columns: list[dict[str, Any]]) -> None:
+    """Give the columns their types: a new table filled by one INSERT … SELECT of the casts,
+    renamed over the staging table. (One ALTER TABLE … ALTER COLUMN … TYPE clause per column
+    costs PostgreSQL time growing much faster than the number of columns: a minute for 400
+    numeric columns, while a wide file is copied in a fraction of a second this way.)"""
+    if all(col["name"] == "_key" or col["type"] == "string" for col in columns):
+        return
+    staging = qualified(schema, staging_name)
+    typed_name = f"{staging_name}_t"
+    typed = qualified(schema, typed_name)
+    defs = ["_key text NOT NULL", "_row integer NOT NULL"]
+    select = ["_key", "_row"]
     for col in columns:
-        if col["name"] == "_key" or col["type"] == "string":
+        if col["name"] == "_key":
             continue
-        expr = coltypes.cast_sql(col["name"], col["type"], load.profiles[col["source"]])
-        clauses.append(f'ALTER COLUMN "{col["name"]}" TYPE {coltypes.SQL_TYPES[col["type"]]} USING {expr}')
-    if clauses:
-        conn.execute(sa.text(f"ALTER TABLE {target} " + ", ".join(clauses)))
+        if col["type"] == "string":
+            defs.append(f'"{col["name"]}" text')
+            select.append(f'"{col["name"]}"')
+        else:
+            defs.append(f'"{col["name"]}" {coltypes.SQL_TYPES[col["type"]]}')
+            select.append(coltypes.cast_sql(col["name"], col["type"], load.profiles[col["source"]]))
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {typed}"))
+    conn.execute(sa.text(f"CREATE TABLE {typed} ({', '.join(defs)})"))
+    conn.execute(sa.text(f"INSERT INTO {typed} SELECT {', '.join(select)} FROM {staging}"))
+    conn.execute(sa.text(f"DROP TABLE {staging}"))
+    conn.execute(sa.text(f'ALTER TABLE {typed} RENAME TO "{staging_name}"'))
 
 
 def _rebuild_directory(conn: Connection, report: IngestReport) -> None:
@@ -298,8 +383,11 @@ def _write_registry(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dict[str, Any]]) -> None:
-    """Keep the previous version in place and say why the new one was refused."""
+    """Keep the previous version in place and say why the new one was refused (the message for
+    the publisher, the failure's kind and technical detail in ``failure``)."""
     now = dt.datetime.utcnow()
+    report.message = messages.clean_text(report.message)
+    failure = messages.failure_record(report.failure_code or "unreadable", report.detail)
     with engine.begin() as conn:
         _lock(conn, report.resource_id)
         current = previous_row(conn, report.resource_id)
@@ -308,18 +396,38 @@ def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dic
             message = _("Échec du chargement de la nouvelle version ({date} UTC) : {reason} La version chargée "
                         "le {loaded} reste en place.").format(
                 date=now.strftime("%d/%m/%Y %H:%M"), reason=report.message, loaded=loaded)
+            message = messages.clean_text(message)
             conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
-                         .values(message=message))
+                         .values(message=message, failure=failure))
             report.message = message
             return
         _write_registry(conn, {
             "resource_id": report.resource_id, "package_id": report.package_id, "table_name": None,
             "key_kind": report.key_kind, "key_column": report.key_column, "millesime": report.millesime,
-            "columns": [], "n_rows": 0, "n_rejected": report.n_rejected, "rejects": report.rejects,
+            "columns": [], "n_rows": 0, "n_rejected": report.n_rejected, "rejects": _clean_rejects(report.rejects),
             "encoding": report.encoding, "separator": report.separator, "header_line": report.header_line,
             "sha256": report.sha256, "status": "error", "message": report.message, "loaded_at": now,
-            "file_format": report.file_format, "options_hash": None,
+            "file_format": report.file_format, "options_hash": None, "failure": failure,
         })
+
+
+def record_failure(resource_id: str, package_id: str, message: str, code: str, detail: Optional[str] = None,
+                   *, engine: Optional[Engine] = None) -> IngestReport:
+    """Record a failure that happened before the file could be read (missing file, download
+    refused…), keeping any previous version in place. Returns the report."""
+    report = IngestReport(resource_id=resource_id, package_id=package_id, status="error",
+                          message=_sentence(message), failure_code=code, detail=detail)
+    engine = _engine(engine)
+    with engine.connect() as conn:
+        previous = previous_row(conn, resource_id)
+    _record_failure(engine, report, previous)
+    return report
+
+
+def _clean_rejects(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected rows as stored: values and reasons without NUL nor control characters."""
+    return [{**r, "value": None if r.get("value") is None else messages.clean_text(r["value"], 500),
+             "reason": messages.clean_text(r.get("reason"), 500)} for r in rejects]
 
 
 def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Optional[str] = None,
@@ -340,7 +448,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
         in_place = bool(previous and previous["status"] == "ok" and table_exists(conn, previous["table_name"]))
     if (not force and in_place and previous["sha256"] == report.sha256
             and previous["options_hash"] == options):
-        return _unchanged(report, previous, started)
+        return _unchanged(report, previous, started, engine)
 
     final_name = table_basename(resource_id)
     target = qualified(schema, final_name)
@@ -362,7 +470,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 raise IngestError(_(
                     "aucune colonne UAI ni code commune n'a été trouvée dans ce fichier (colonnes : "
                     "{columns}…). Précisez uai_column ou commune_column.").format(
-                        columns=keys.headers_hint(table.columns)))
+                        columns=keys.headers_hint(table.columns)), code="key-column")
             report.status = "skipped"
             report.message = _("Aucune colonne UAI ni code commune : la ressource est publiée mais "
                                "n'est pas chargée en base (précisez uai_column ou commune_column "
@@ -396,38 +504,48 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 dictionary = coltypes.dictionary_entries(data_dictionary)
                 columns, warnings = _columns_meta(load, dictionary)
                 report.warnings.extend(warnings)
-                _apply_types(conn, staging, load, columns)
+                _check_typed_width(columns)
+                _apply_types(conn, schema, staging_name, load, columns)
                 conn.execute(sa.text(f'CREATE INDEX "{staging_name}__key" ON {staging} (_key)'))
                 conn.execute(sa.text(f"ANALYZE {staging} (_key)"))  # the pages query by key
                 # the swap: the only moment readers of the previous table wait
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {target}"))
-                conn.execute(sa.text(f'ALTER TABLE {staging} RENAME TO "{final_name}"'))
-                conn.execute(sa.text(f'ALTER INDEX "{schema}"."{staging_name}__key" RENAME TO "{final_name}__key"'))
+                _swap(conn, schema=schema, staging=staging, staging_name=staging_name,
+                      target=target, final_name=final_name)
                 report.table_name = target
                 report.columns = columns
                 report.n_rows, report.n_rejected, report.rejects = load.n_rows, load.n_rejected, load.rejects
                 _rebuild_directory(conn, report)
-                report.message = _summary(report)
+                report.message = messages.clean_text(_summary(report))
                 _write_registry(conn, {
                     "resource_id": resource_id, "package_id": package_id, "table_name": target,
                     "key_kind": key.kind, "key_column": key.column, "millesime": report.millesime,
                     "columns": columns, "n_rows": load.n_rows, "n_rejected": load.n_rejected,
-                    "rejects": load.rejects, "encoding": fmt.encoding, "separator": fmt.separator,
+                    "rejects": _clean_rejects(load.rejects), "encoding": fmt.encoding, "separator": fmt.separator,
                     "header_line": fmt.header_line, "sha256": report.sha256, "status": "ok",
                     "message": report.message, "loaded_at": dt.datetime.utcnow(),
-                    "file_format": fmt.kind, "options_hash": options,
+                    "file_format": fmt.kind, "options_hash": options, "failure": None,
                 })
     except (ReadError, keys.KeyError_, IngestError) as exc:
-        report.status, report.message = "error", _sentence(str(exc))
+        report.status, report.message = "error", _sentence(messages.clean_text(str(exc)))
+        report.failure_code = getattr(exc, "code", None) or "key-column"
+        report.detail = getattr(exc, "detail", None)
+        log.info("Chargement de %s refusé (%s) : %s", resource_id, report.failure_code, report.message)
     except (sa.exc.DBAPIError, psycopg2.Error) as exc:
         log.exception("Chargement de %s : erreur PostgreSQL", resource_id)
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        original = getattr(exc, "orig", exc)
+        detail = messages.clean_text(str(original).strip(), messages.MAX_DETAIL_CHARS)
         report.status = "error"
-        report.message = _("Erreur PostgreSQL pendant le chargement : {error}.").format(error=detail)
+        report.failure_code = _pg_failure_code(getattr(original, "pgcode", None), detail)
+        report.detail = detail
+        report.message = _("Erreur PostgreSQL pendant le chargement : {error}.").format(
+            error=(detail.splitlines() or [""])[0])
     except Exception as exc:  # noqa: BLE001 - a load never takes the portal down
         log.exception("Chargement de %s : erreur inattendue", resource_id)
         report.status = "error"
-        report.message = _("Erreur inattendue pendant le chargement : {error}.").format(error=exc)
+        report.failure_code = "internal"
+        report.detail = messages.clean_text(f"{type(exc).__name__}: {exc}", messages.MAX_DETAIL_CHARS)
+        report.message = _("Erreur inattendue pendant le chargement : {error}.").format(
+            error=messages.clean_text(exc, 300))
     if report.status == "error":
         report.table_name = None
         report.columns = []
@@ -438,6 +556,16 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
         _refresh_territories(engine)
     report.seconds = time.monotonic() - started
     return report
+
+
+# SQLSTATE of PostgreSQL errors a file can cause -> failure code (see messages.PUBLIC_REASONS)
+_PG_CODES = {"54011": "too-many-columns", "54000": "row-too-wide", "22021": "encoding", "22P05": "encoding"}
+
+
+def _pg_failure_code(pgcode: Optional[str], text: str = "") -> str:
+    if pgcode == "22021" and "0x00" in text:
+        return "nul-character"
+    return _PG_CODES.get(pgcode or "", "database")
 
 
 def _refresh_territories(engine: Engine) -> None:
@@ -460,7 +588,7 @@ def _key_label(kind: Optional[str]) -> str:
 def _check_rejects(load: _Load) -> None:
     label = _key_label(load.key.kind)
     if load.n_rows == 0:
-        raise IngestError(_(
+        raise IngestError(code="invalid-keys" if load.n_rejected else "empty", message=_(
             "aucune ligne n'a de {label} valide dans la colonne « {column} » ({n} lignes rejetées ; par "
             "exemple : {example}). Rien n'a été chargé ni remplacé.").format(
                 label=label, column=load.key.column, n=_fmt(load.n_rejected),
@@ -470,7 +598,8 @@ def _check_rejects(load: _Load) -> None:
         raise IngestError(_(
             "{n} lignes sur {total} ont un {label} invalide dans la colonne « {column} » : est-ce la bonne "
             "colonne ? Rien n'a été chargé ni remplacé.").format(
-                n=_fmt(load.n_rejected), total=_fmt(total), label=label, column=load.key.column))
+                n=_fmt(load.n_rejected), total=_fmt(total), label=label, column=load.key.column),
+            code="invalid-keys")
 
 
 def _summary(report: IngestReport) -> str:
@@ -488,12 +617,18 @@ def _summary(report: IngestReport) -> str:
     return text
 
 
-def _unchanged(report: IngestReport, previous: dict[str, Any], started: float) -> IngestReport:
+def _unchanged(report: IngestReport, previous: dict[str, Any], started: float, engine: Engine) -> IngestReport:
     report.unchanged = True
     for name in ("table_name", "key_kind", "key_column", "millesime", "n_rows", "n_rejected", "rejects",
                  "columns", "encoding", "separator", "header_line", "file_format", "message"):
         setattr(report, name, previous.get(name))
     report.status = "ok"
+    if previous.get("failure"):
+        # the file in place is sent again after a refused version: the failure is over
+        report.message = messages.clean_text(_summary(report))
+        with engine.begin() as conn:
+            conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
+                         .values(message=report.message, failure=None))
     report.seconds = time.monotonic() - started
     return report
 
@@ -530,5 +665,5 @@ def status(resource_id: str, *, engine: Optional[Engine] = None) -> Optional[dic
         return previous_row(conn, resource_id)
 
 
-__all__ = ["IngestReport", "ingest_file", "drop_table", "status", "table_basename", "schema_name",
-           "REGISTRY"]
+__all__ = ["IngestReport", "ingest_file", "drop_table", "record_failure", "status", "table_basename",
+           "schema_name", "REGISTRY"]

@@ -1,7 +1,7 @@
 """The ingestion registry: one row per ingested resource (what the pages read to find tables).
 
 Declared on CKAN's MetaData so that the test fixture ``clean_db`` empties it; created by the
-migration ``0002_ingest`` (``ckan db upgrade -p ecarto``).
+migrations ``0002_ingest`` and ``0003_ingest_failure`` (``ckan db upgrade -p ecarto``).
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def _columns() -> list[sa.Column]:
         # not read by the pages: how the file was read and with which resource settings
         sa.Column("file_format", sa.UnicodeText),
         sa.Column("options_hash", sa.UnicodeText),
+        # the last failure: {code, detail, at} (migration 0003; see ingest/messages.py)
+        sa.Column("failure", JSONB),
     ]
 
 

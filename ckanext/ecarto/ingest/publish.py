@@ -13,16 +13,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import yaml
 
 from ckanext.ecarto import ingest
+from ckanext.ecarto.ingest import limits
 from ckanext.ecarto.ingest.loader import IngestReport, Progress
+from ckanext.ecarto.ingest.reader import too_large_once_decompressed
 from ckanext.ecarto.translation import _
 
 # Dataset keys CKAN itself knows (the others must be fields of the scheming schema).
@@ -169,13 +170,31 @@ def ensure_dataset(fields: dict[str, Any]) -> tuple[dict[str, Any], str, list[st
 
 # --------------------------------------------------------------------------- resources
 
+def _blocks(path: str) -> Iterator[bytes]:
+    """The bytes that will be uploaded (a .gz file is published decompressed, up to the
+    ingestion's decompressed size limit: a "gzip bomb" is refused, not written out)."""
+    if not path.endswith(".gz"):
+        with open(path, "rb") as f:
+            yield from iter(lambda: f.read(1 << 20), b"")
+        return
+    cap = limits.max_decompressed_bytes()
+    total = 0
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                total += len(block)
+                if total > cap:
+                    raise PublishError(_("{path} : {reason}").format(path=path, reason=too_large_once_decompressed(cap)))
+                yield block
+    except (OSError, EOFError) as exc:
+        raise PublishError(_("{path} : fichier compressé (gzip) illisible ({error}).").format(path=path, error=exc)) from exc
+
+
 def content_sha256(path: str) -> str:
     """SHA-256 of the bytes that will be uploaded (a .gz file is published decompressed)."""
     digest = hashlib.sha256()
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for block in _blocks(path):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -193,8 +212,13 @@ def _upload_file(path: str) -> tuple[str, bool]:
     if not path.endswith(".gz"):
         return path, False
     fd, target = tempfile.mkstemp(prefix="ecarto-load-", suffix=Path(upload_name(path)).suffix)
-    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
-        shutil.copyfileobj(src, out, 1 << 20)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for block in _blocks(path):
+                out.write(block)
+    except BaseException:
+        os.unlink(target)
+        raise
     return target, True
 
 

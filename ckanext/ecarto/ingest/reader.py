@@ -13,7 +13,13 @@ What the real files contain (see the READMEs of ``shared/data``) and how it is h
 - every value is read as text: nothing is cast here (``031``, ``02A``, ``2A004`` stay intact), types
   are decided later on the whole column (see ``coltypes``);
 - lines with too many fields are not dropped silently: they are returned as *bad lines* that the
-  loader reports.
+  loader reports;
+- UTF-16 (Excel's « texte Unicode », tab-separated, with or without BOM) is decoded to UTF-8 as a
+  stream before anything else reads it;
+- what PostgreSQL or the portal cannot hold is refused with a French reason (``limits``): more
+  columns than a table may have, a line longer than the limit (a file of one huge line is not a
+  CSV), a compressed file larger than the limit once decompressed (the decompression stops at
+  the limit), a NUL character.
 
 Reading is chunked (``chunk_rows``) so that a national file never sits whole in memory.
 """
@@ -28,6 +34,7 @@ import json
 import os
 import re
 import warnings
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, Optional
@@ -35,6 +42,7 @@ from typing import IO, Any, Iterator, Optional
 import numpy as np
 import pandas as pd
 
+from ckanext.ecarto.ingest import limits
 from ckanext.ecarto.translation import _
 
 # Values that mean "no value" in the real files (CSV exports, Excel copies, JSON-as-text).
@@ -52,7 +60,15 @@ _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 
 
 class ReadError(ValueError):
-    """The file cannot be read as a table; the message is French and meant for the publisher."""
+    """The file cannot be read as a table; the message is French and meant for the publisher.
+
+    ``code`` names the kind of problem (the public ingestion status says it in general terms,
+    see ``messages``); ``detail`` is technical text (a library's own message) for editors."""
+
+    def __init__(self, message: str, code: str = "unreadable", detail: Optional[str] = None):
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
 
 
 @dataclass
@@ -105,28 +121,255 @@ class _CountingFile(io.RawIOBase):
         self.consumed += n
         return n
 
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _Guard(io.RawIOBase):
+    """Pass-through of a byte stream that refuses, as it goes, what ingestion cannot hold:
+
+    - more than ``cap`` bytes (a compressed file's decompressed size: the decompression stops
+      there, so a "gzip bomb" costs a fraction of a second);
+    - a NUL character (``check_nul``; PostgreSQL refuses it in text);
+    - a physical line longer than ``max_line`` bytes (CR, LF or CRLF end a line).
+    """
+
+    def __init__(self, source: IO[bytes], *, cap: Optional[int] = None, check_nul: bool = False,
+                 max_line: Optional[int] = None):
+        self._source = source
+        self.cap = cap
+        self.check_nul = check_nul
+        self.max_line = max_line
+        self.total = 0
+        self.lines = 0          # line ends seen so far
+        self.since_end = 0      # bytes since the last line end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read(len(buffer))
+        n = len(data)
+        if n:
+            self._check(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
+
+    def _check(self, data: bytes) -> None:
+        self.total += len(data)
+        if self.cap is not None and self.total > self.cap:
+            raise ReadError(too_large_once_decompressed(self.cap), code="decompressed-too-large")
+        if self.check_nul:
+            at = data.find(b"\x00")
+            if at >= 0:
+                line = self.lines + data.count(b"\n", 0, at) + 1
+                raise ReadError(_(
+                    "le fichier contient un caractère nul (octet 0x00) à la ligne {line} : ce n'est pas un "
+                    "fichier texte CSV valide (fichier binaire, ou enregistré dans un encodage non pris en "
+                    "charge ?).").format(line=line), code="nul-character")
+        if self.max_line is not None:
+            self._check_lines(data)
+        elif self.check_nul:
+            self.lines += data.count(b"\n")
+
+    def _check_lines(self, data: bytes) -> None:
+        limit = self.max_line
+        first = _first_end(data)
+        if first < 0:
+            self.since_end += len(data)
+            if self.since_end > limit:
+                self._too_long(self.lines + 1)
+            return
+        if self.since_end + first > limit:
+            self._too_long(self.lines + 1)
+        if len(data) > limit:  # a line entirely inside this block may be too long
+            parts = data.replace(b"\r", b"\n").split(b"\n")
+            offset = len(parts[0]) + 1
+            for part in parts[1:-1]:
+                if len(part) > limit:
+                    self._too_long(self.lines + data.count(b"\n", 0, offset) + 1)
+                offset += len(part) + 1
+        self.lines += data.count(b"\n")
+        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        self.since_end = len(data) - last - 1
+
+    def _too_long(self, line: int) -> None:
+        size = limits.size_label(self.max_line)
+        if line <= 1:
+            raise ReadError(_(
+                "aucune fin de ligne trouvée dans {first} : ce n'est pas un fichier CSV lisible (une seule "
+                "ligne géante, ou un fichier qui n'est pas un tableau ?).").format(
+                    first=limits.first_bytes_label(self.max_line)), code="line-too-long")
+        raise ReadError(_(
+            "la ligne {line} dépasse {size}, la longueur maximale d'une ligne : fin de ligne manquante ou "
+            "fichier qui n'est pas un tableau CSV ?").format(line=line, size=size), code="line-too-long")
+
+
+def _first_end(data: bytes) -> int:
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(ends) if ends else -1
+
+
+def too_large_once_decompressed(cap: int) -> str:
+    return _("fichier compressé trop volumineux une fois décompressé (limite {size}) : envoyez-le "
+             "découpé, ou demandez un chargement à l'équipe du portail.").format(size=limits.size_label(cap))
+
+
+class _Transcoder(io.RawIOBase):
+    """UTF-16/UTF-32 bytes decoded as a stream and given out as UTF-8."""
+
+    def __init__(self, source: IO[bytes], codec: str):
+        self._source = source
+        self.codec = codec
+        self._decoder = codecs.getincrementaldecoder(codec)("strict")
+        self._pending = b""
+        self._offset = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._offset >= len(self._pending) and not self._eof:
+            raw = self._source.read(1 << 18)
+            try:
+                text = self._decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                raise ReadError(_("Le fichier n'est pas lisible en {encoding} : octets invalides.").format(
+                    encoding=encoding_name(self.codec)), code="encoding", detail=str(exc)) from exc
+            self._eof = not raw
+            self._pending, self._offset = text.encode("utf-8"), 0
+        n = min(len(buffer), len(self._pending) - self._offset)
+        buffer[:n] = self._pending[self._offset:self._offset + n]
+        self._offset += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
+
+
+def wide_encoding(head: bytes) -> Optional[str]:
+    """``utf-32``/``utf-16`` (with a BOM), ``utf-16-le``/``utf-16-be`` (without: recognised by
+    the zero bytes of mostly Latin text), or None."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:4096]
+    sample = sample[:len(sample) - len(sample) % 2]
+    half = len(sample) // 2
+    if half < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= 0.3 * half and even <= 0.02 * half:
+        return "utf-16-le"
+    if even >= 0.3 * half and odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
+
+
+def encoding_name(codec: Optional[str]) -> str:
+    return {"utf-16": "UTF-16", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE",
+            "utf-32": "UTF-32"}.get(codec or "", codec or "?")
+
 
 def is_gzip(path: str) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
 
 
-def open_binary(path: str) -> tuple[IO[bytes], _CountingFile]:
-    """The file's (decompressed) bytes, and the counter of raw bytes read for progress bars."""
+@dataclass
+class _Opened:
+    """A file opened for reading as text bytes (decompressed, UTF-16 turned into UTF-8)."""
+
+    stream: IO[bytes]
+    counter: _CountingFile
+    wide: Optional[str] = None      # the UTF-16/32 codec the bytes were decoded from
+    decompressed: Optional[IO[bytes]] = None  # a gzip file's decompressed bytes (size-capped)
+
+    def close(self) -> None:
+        self.stream.close()
+        self.counter.close()
+
+    def size_first(self, error: ReadError) -> ReadError:
+        """The error to report when `error` stopped the reading of a compressed file: its
+        decompressed size comes first (a "bomb" of zeros has NUL characters and no line end, but
+        what is wrong with it is its size), so the rest is decompressed, up to the limit."""
+        if self.decompressed is None or error.code == "decompressed-too-large":
+            return error
+        try:
+            while _read_all_from(self.decompressed, 1 << 20):
+                pass
+        except ReadError as size_error:
+            return size_error
+        return error
+
+
+def open_text(path: str, *, check_nul: bool = True, max_line: Optional[int] = None) -> _Opened:
+    """The file's bytes, decompressed (gzip, up to ``limits.max_decompressed_bytes``), UTF-16
+    decoded to UTF-8, and checked as they are read (see _Guard)."""
     counter = _CountingFile(open(path, "rb"))
-    buffered = io.BufferedReader(counter, buffer_size=1 << 20)
+    stream: IO[bytes] = io.BufferedReader(counter, buffer_size=1 << 20)
+    decompressed = None
     if is_gzip(path):
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), counter
-    return buffered, counter
+        unzipped = gzip.GzipFile(fileobj=stream, mode="rb")
+        stream = decompressed = io.BufferedReader(_Guard(unzipped, cap=limits.max_decompressed_bytes()),
+                                                  buffer_size=1 << 16)
+    try:
+        wide = wide_encoding(stream.peek(4096)[:4096])
+    except (OSError, EOFError, zlib.error) as exc:
+        stream.close()
+        counter.close()
+        raise ReadError(_("Fichier compressé (gzip) illisible : il est probablement tronqué ou abîmé."),
+                        code="compressed-unreadable", detail=str(exc)) from exc
+    except ReadError:
+        stream.close()
+        counter.close()
+        raise
+    if wide:
+        stream = _Transcoder(stream, wide)
+    if check_nul or max_line or wide:
+        stream = io.BufferedReader(_Guard(stream, check_nul=check_nul, max_line=max_line), buffer_size=1 << 20)
+    return _Opened(stream, counter, wide, decompressed)
 
 
-def _head(path: str, size: int = SAMPLE_BYTES) -> bytes:
-    stream, counter = open_binary(path)
+def open_binary(path: str) -> tuple[IO[bytes], _CountingFile]:
+    """The file's (decompressed) text bytes, and the counter of raw bytes read for progress bars."""
+    opened = open_text(path, check_nul=False)
+    return opened.stream, opened.counter
+
+
+def _read_all(opened: _Opened, size: int = -1) -> bytes:
+    """Read from an opened file, turning decompression failures into ReadError."""
+    return _read_all_from(opened.stream, size)
+
+
+def _read_all_from(stream: IO[bytes], size: int = -1) -> bytes:
     try:
         return stream.read(size)
+    except ReadError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReadError(_("Fichier compressé (gzip) illisible : il est probablement tronqué ou abîmé."),
+                        code="compressed-unreadable", detail=str(exc)) from exc
+
+
+def _head(path: str, size: int = SAMPLE_BYTES) -> tuple[bytes, Optional[str]]:
+    """The first `size` text bytes and the UTF-16/32 codec they were decoded from, if any."""
+    opened = open_text(path, check_nul=False)
+    try:
+        return _read_all(opened, size), opened.wide
     finally:
-        stream.close()
-        counter._raw.close()
+        opened.close()
 
 
 def sniff_kind(path: str, head: bytes) -> str:
@@ -141,25 +384,37 @@ def sniff_kind(path: str, head: bytes) -> str:
     return "csv"
 
 
-def detect_encoding(path: str, head: bytes) -> str:
+def detect_encoding(path: str, head: bytes, wide: Optional[str] = None) -> str:
     """``utf-8-sig`` when there is a BOM, ``utf-8`` when the whole file decodes, else cp1252
-    (or latin-1 when bytes undefined in cp1252 occur)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    stream, counter = open_binary(path)
+    (or latin-1 when bytes undefined in cp1252 occur); the UTF-16/32 codec of a wide file.
+
+    The whole file is read once here, through the limits of ``open_text`` (NUL characters,
+    line length, decompressed size): a file ingestion cannot hold fails now, before anything
+    is loaded."""
+    opened = open_text(path, check_nul=True, max_line=limits.max_line_bytes())
+    decoder = None if wide or head.startswith(codecs.BOM_UTF8) else codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     try:
         while True:
-            block = stream.read(1 << 20)
+            try:
+                block = _read_all(opened, 1 << 20)
+            except ReadError as exc:
+                raise opened.size_first(exc) from None
+            if decoder is not None and utf8:
+                try:
+                    decoder.decode(block, final=not block)
+                except UnicodeDecodeError:
+                    utf8 = False
             if not block:
-                decoder.decode(b"", final=True)
-                return "utf-8"
-            decoder.decode(block)
-    except UnicodeDecodeError:
-        pass
+                break
     finally:
-        stream.close()
-        counter._raw.close()
+        opened.close()
+    if wide:
+        return wide
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if utf8:
+        return "utf-8"
     return "latin-1" if re.search(rb"[\x81\x8d\x8f\x90\x9d]", head) else "cp1252"
 
 
@@ -167,6 +422,8 @@ def detect_encoding(path: str, head: bytes) -> str:
 
 def _rows_of(text: str, sep: str, limit: int = 400) -> list[tuple[int, list[str]]]:
     """(first physical line, fields) of the first complete records of a text sample."""
+    if csv.field_size_limit() < limits.max_line_bytes():
+        csv.field_size_limit(limits.max_line_bytes())  # a field may be as long as a line
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     out: list[tuple[int, list[str]]] = []
     line = 1
@@ -202,7 +459,7 @@ def detect_layout(text: str, truncated: bool) -> tuple[str, int, list[str]]:
     if best is None:
         rows = [(n, r) for n, r in _rows_of(text, ",") if r]
         if not rows:
-            raise ReadError(_("Le fichier est vide."))
+            raise ReadError(_("Le fichier est vide."), code="empty")
         return ",", rows[0][0], rows[0][1]
     _regular, width, sep, rows, _rank = best
     need = max(2, (width + 1) // 2)
@@ -334,10 +591,13 @@ class Table:
     # CSV: pandas' C parser, everything as text
     def _csv_chunks(self) -> Iterator[Chunk]:
         fmt = self.format
-        stream, self._counter = open_binary(self.path)
+        opened = open_text(self.path, check_nul=True, max_line=limits.max_line_bytes())
+        self._counter = opened.counter
+        # a UTF-16 file is decoded to UTF-8 by open_text
+        encoding = "utf-8" if opened.wide else fmt.encoding
         try:
             reader = pd.read_csv(
-                stream, sep=fmt.separator, encoding=fmt.encoding, header=None,
+                opened.stream, sep=fmt.separator, encoding=encoding, header=None,
                 names=self.columns, skiprows=fmt.header_line, dtype=str, keep_default_na=False,
                 na_values=sorted(MISSING_TOKENS), na_filter=True, index_col=False, chunksize=self.chunk_rows, on_bad_lines="warn",
                 engine="c", quotechar='"', skip_blank_lines=True, encoding_errors="strict",
@@ -350,13 +610,18 @@ class Table:
                         frame = next(reader)
                     except StopIteration:
                         frame = None
+                    except ReadError:
+                        raise
                     except UnicodeDecodeError as exc:
                         raise ReadError(_(
                             "Le fichier n'est pas lisible dans l'encodage {encoding} (octet {byte})."
-                        ).format(encoding=fmt.encoding, byte=exc.start)) from exc
+                        ).format(encoding=fmt.encoding, byte=exc.start), code="encoding", detail=str(exc)) from exc
                     except pd.errors.ParserError as exc:
                         raise ReadError(_("Fichier CSV mal formé : {reason}").format(
-                            reason=_parser_message(exc))) from exc
+                            reason=_parser_message(exc)), code="malformed", detail=str(exc)) from exc
+                    except (OSError, EOFError, zlib.error) as exc:
+                        raise ReadError(_("Fichier compressé (gzip) illisible : il est probablement tronqué ou "
+                                          "abîmé."), code="compressed-unreadable", detail=str(exc)) from exc
                 bad = _bad_lines(caught)
                 if frame is None:
                     if bad:
@@ -373,8 +638,7 @@ class Table:
                 yield Chunk(frame, rows, bad)
             reader.close()
         finally:
-            stream.close()
-            self._counter._raw.close()
+            opened.close()
 
     def _json_chunks(self) -> Iterator[Chunk]:
         records = _json_records(self.path)
@@ -385,6 +649,7 @@ class Table:
             part = records[start:start + self.chunk_rows]
             data = {c: [_json_text(r.get(c)) if isinstance(r, dict) else None for r in part]
                     for c in columns}
+            _refuse_nul(data, start)
             frame = clean_frame(pd.DataFrame(data, columns=columns, dtype=object))
             yield Chunk(frame, list(range(start + 1, start + 1 + len(part))))
 
@@ -438,21 +703,28 @@ def _bad_lines(caught: list[warnings.WarningMessage]) -> list[BadLine]:
 
 
 def _json_records(path: str) -> list[Any]:
-    stream, counter = open_binary(path)
+    opened = open_text(path, check_nul=True)
     try:
-        raw = stream.read()
+        raw = _read_all(opened)
     finally:
-        stream.close()
-        counter._raw.close()
-    text = raw.decode("utf-8-sig")
+        opened.close()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReadError(_("Le fichier JSON n'est pas en UTF-8 (octet {byte}).").format(byte=exc.start),
+                        code="encoding", detail=str(exc)) from exc
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise ReadError(_("JSON trop imbriqué pour être lu comme un tableau."), code="malformed") from exc
     except json.JSONDecodeError:
         try:  # JSON Lines (Opendatasoft /exports/jsonl)
             data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except RecursionError as exc:
+            raise ReadError(_("JSON trop imbriqué pour être lu comme un tableau."), code="malformed") from exc
         except json.JSONDecodeError as exc:
             raise ReadError(_("JSON mal formé (ligne {line}, colonne {column}).").format(
-                line=exc.lineno, column=exc.colno)) from exc
+                line=exc.lineno, column=exc.colno), code="malformed", detail=str(exc)) from exc
     if isinstance(data, dict):
         for key in ("results", "records", "data", "features"):
             if isinstance(data.get(key), list):
@@ -460,9 +732,9 @@ def _json_records(path: str) -> list[Any]:
                 break
         else:
             raise ReadError(_("Le JSON n'est pas une liste d'enregistrements "
-                              "(attendu : un tableau, ou un objet avec « results »)."))
+                              "(attendu : un tableau, ou un objet avec « results »)."), code="not-a-table")
     if not isinstance(data, list):
-        raise ReadError(_("Le JSON n'est pas une liste d'enregistrements."))
+        raise ReadError(_("Le JSON n'est pas une liste d'enregistrements."), code="not-a-table")
     records = []
     for item in data:
         if isinstance(item, dict) and isinstance(item.get("fields"), dict) and "recordid" in item:
@@ -475,15 +747,31 @@ def _json_records(path: str) -> list[Any]:
     return records
 
 
+def check_zip_size(path: str) -> None:
+    """Refuse a ZIP (XLSX) whose members, as declared in its directory, are larger than the
+    decompressed size limit (Python's zipfile never inflates a member past its declared size)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says what is wrong
+    cap = limits.max_decompressed_bytes()
+    if declared > cap:
+        raise ReadError(too_large_once_decompressed(cap), code="decompressed-too-large")
+
+
 def _xlsx_rows(path: str) -> Any:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - openpyxl is a pinned requirement
         raise ReadError(_("La lecture des fichiers XLSX nécessite openpyxl.")) from exc
+    check_zip_size(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise ReadError(_("Classeur XLSX illisible : {error}").format(error=exc)) from exc
+        raise ReadError(_("Classeur XLSX illisible : {error}").format(error=exc), code="not-a-table",
+                        detail=repr(exc)) from exc
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
@@ -500,7 +788,34 @@ def _json_headers(records: list[Any]) -> list[str]:
         if isinstance(record, dict):
             for key in record:
                 seen.setdefault(str(key), None)
+    if any("\x00" in key for key in seen):
+        raise ReadError(_("le fichier contient un caractère nul (\\u0000) dans un nom de champ : ce n'est pas "
+                          "un tableau valide."), code="nul-character")
     return list(seen)
+
+
+def _refuse_nul(data: dict[str, list[Optional[str]]], start: int) -> None:
+    """A JSON string may hold a NUL character (\\u0000), which PostgreSQL refuses in text."""
+    for values in data.values():
+        for i, value in enumerate(values):
+            if value is not None and "\x00" in value:
+                raise ReadError(_("l'enregistrement {row} contient un caractère nul (\\u0000) : PostgreSQL ne "
+                                  "peut pas le stocker.").format(row=start + i + 1), code="nul-character")
+
+
+def _check_width(n_columns: int) -> None:
+    limit = limits.max_columns()
+    if n_columns > limit:
+        raise ReadError(limits.too_many_columns_message(n_columns, limit), code="too-many-columns")
+
+
+def _csv_head(path: str, head: bytes, wide: Optional[str]) -> bytes:
+    """The sample the layout is sniffed on: the first SAMPLE_BYTES, more when they hold only
+    a few lines (long lines: up to a few times the line limit)."""
+    if len(head) < SAMPLE_BYTES or head.count(b"\n") >= 10:
+        return head
+    longer, _wide = _head(path, min(4 * limits.max_line_bytes(), 16 << 20))
+    return longer
 
 
 def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optional[str] = None,
@@ -508,13 +823,15 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
     """Open a CSV/TSV/JSON/XLSX file (gzip accepted) for chunked reading.
 
     ``encoding``, ``separator`` and ``header_line`` (1-based) override what is sniffed.
-    Raises ReadError with a French message when the file is not a table.
+    Raises ReadError with a French message when the file is not a table, or holds what the
+    ingestion cannot (see ``limits``): too many columns, a line too long, too large once
+    decompressed, a NUL character.
     """
     if not os.path.exists(path):
-        raise ReadError(_("Fichier introuvable : {path}").format(path=path))
-    head = _head(path)
+        raise ReadError(_("Fichier introuvable : {path}").format(path=path), code="missing")
+    head, wide = _head(path)
     if not head.strip():
-        raise ReadError(_("Le fichier est vide."))
+        raise ReadError(_("Le fichier est vide."), code="empty")
     kind = sniff_kind(path, head)
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     compressed = is_gzip(path)
@@ -522,8 +839,9 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         records = _json_records(path)
         headers = _json_headers(records)
         if not headers:
-            raise ReadError(_("Le JSON ne contient aucun enregistrement."))
-        return Table(path, TableFormat("json", "utf-8", None, 1, headers, compressed), chunk_rows)
+            raise ReadError(_("Le JSON ne contient aucun enregistrement."), code="empty")
+        _check_width(len(headers))
+        return Table(path, TableFormat("json", wide or "utf-8", None, 1, headers, compressed), chunk_rows)
     if kind == "xlsx":
         rows = _xlsx_rows(path)
         try:
@@ -531,7 +849,7 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         finally:
             rows.close()
         if not sample:
-            raise ReadError(_("La première feuille du classeur est vide."))
+            raise ReadError(_("La première feuille du classeur est vide."), code="empty")
         widths = Counter(sum(1 for c in r if c) for r in sample)
         width = max(len(r) for r in sample)
         filled_mode = widths.most_common(1)[0][0]
@@ -540,10 +858,14 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         cells = sample[line - 1]
         while cells and not cells[-1]:
             cells = cells[:-1]
+        _check_width(len(cells))
         return Table(path, TableFormat("xlsx", None, None, line, _header_names(cells, len(cells)),
                                        compressed), chunk_rows)
-    enc = encoding or detect_encoding(path, head)
-    text = head.decode(enc, errors="replace")
+    # the whole file is read once (encoding, and the limits: NUL, line length, decompressed size)
+    detected = detect_encoding(path, head, wide)
+    enc = wide or encoding or detected
+    head = _csv_head(path, head, wide)
+    text = head.decode("utf-8" if wide else enc, errors="replace")
     truncated = len(head) >= SAMPLE_BYTES
     sep, line, cells = detect_layout(text, truncated)
     if separator:
@@ -554,5 +876,6 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         cells = next((r for n, r in records if n == header_line), cells)
     widths = Counter(len(r) for n, r in _rows_of(text, sep) if n > line and r)
     width = widths.most_common(1)[0][0] if widths else len(cells)
+    _check_width(max(width, len(cells)))
     headers = _header_names(cells, max(width, len(cells)))
     return Table(path, TableFormat("csv", enc, sep, line, headers, compressed), chunk_rows)

@@ -8,6 +8,8 @@ import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
 from ckanext.ecarto import ingest
+from ckanext.ecarto.ingest import messages as ingest_messages
+from ckanext.ecarto.logic import schema
 
 
 def ecarto_ingest_resource(context: Context, data_dict: DataDict) -> dict[str, Any]:
@@ -19,10 +21,11 @@ def ecarto_ingest_resource(context: Context, data_dict: DataDict) -> dict[str, A
     :returns: the ingestion report (``status`` ok|error|skipped, ``n_rows``, ``n_rejected``,
         ``rejects``, ``message``…), or ``{"queued": true}`` for a background job
     """
-    resource_id = tk.get_or_bust(data_dict, "id")
+    data_dict = schema.validate(data_dict, schema.ingest_resource_schema, context)
+    resource_id = data_dict["id"]
     tk.check_access("ecarto_ingest_resource", context, data_dict)
-    force = tk.asbool(data_dict.get("force", False))
-    if tk.asbool(data_dict.get("background", False)):
+    force = data_dict["force"]
+    if data_dict["background"]:
         job = tk.enqueue_job(ingest.ingest_job, [resource_id, force],
                              title=f"eCarto : chargement de {resource_id}", rq_kwargs={"timeout": 3600})
         return {"queued": True, "job_id": job.id}
@@ -34,21 +37,24 @@ def ecarto_ingest_status(context: Context, data_dict: DataDict) -> dict[str, Any
     """What the registry says about an ingested resource.
 
     :param id: the resource id
-    :param rejects_limit: how many rejected rows to return (default 100)
+    :param rejects_limit: how many rejected rows to return (0 to 10,000, default 100)
     :returns: the registry row (``status``, ``table_name``, ``key_kind``, ``key_column``,
-        ``n_rows``, ``n_rejected``, ``rejects``, ``message``, ``loaded_at``…)
+        ``n_rows``, ``n_rejected``, ``rejects``, ``message``, ``public_message``, ``failure``
+        (``code``, ``at``), ``loaded_at``…); ``message`` is the publisher's message and ``detail``
+        the technical text of a failure for the dataset's editors, the public message otherwise
     """
-    resource_id = tk.get_or_bust(data_dict, "id")
+    data_dict = schema.validate(data_dict, schema.ingest_status_schema, context)
+    resource_id = data_dict["id"]
     tk.check_access("ecarto_ingest_status", context, data_dict)
     row = ingest.status(resource_id)
     if row is None:
         raise tk.ObjectNotFound(tk._("Cette ressource n'a pas été chargée en base."))
-    limit = max(0, int(data_dict.get("rejects_limit", 100) or 0))
+    limit = data_dict["rejects_limit"]
     row["rejects"] = (row.get("rejects") or [])[:limit]
     if row.get("loaded_at") is not None:
         row["loaded_at"] = row["loaded_at"].isoformat()
-    row.pop("options_hash", None)
-    return row
+    # readers see a French status; the technical detail of a failure is for the dataset's editors
+    return ingest_messages.shape_status(row, editor=ingest_messages.may_edit(context, row["package_id"]))
 
 
 def get_actions() -> dict[str, Any]:

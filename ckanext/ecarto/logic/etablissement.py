@@ -11,6 +11,7 @@ from ckan.types import Context, DataDict
 from ckanext.ecarto.etablissements import finder, record
 from ckanext.ecarto.etablissements.uai import check
 from ckanext.ecarto.logic import access
+from ckanext.ecarto.logic import schema
 
 
 def _connection():
@@ -26,6 +27,7 @@ def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str
     :returns: identity, the four axes (value, unit, source, millésime, n.c., history,
         references), other UAI-keyed data and commune-level context
     """
+    data_dict = schema.validate(data_dict, schema.etablissement_show_schema, context)
     tk.check_access("ecarto_etablissement_show", context, data_dict)
     verdict = check(data_dict.get("uai"))
     if not verdict.valid:
@@ -34,7 +36,7 @@ def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str
     conn = _connection()
     if not finder.directory_exists(conn):
         raise tk.ObjectNotFound(tk._("Aucun annuaire d'établissements n'est chargé."))
-    with_refs = tk.asbool(data_dict.get("references", True))
+    with_refs = data_dict["references"]
     result = record.build(conn, verdict.value, reader, with_references=with_refs)
     if result is None:
         raise tk.ObjectNotFound(tk._("Établissement {uai} inconnu.").format(uai=verdict.value))
@@ -47,21 +49,29 @@ def ecarto_etablissement_search(context: Context, data_dict: DataDict) -> dict[s
 
     :param q: words to find; :param type: ecole|college|lycee|autre; :param secteur: public|prive;
     :param departement: INSEE or MENJ code; :param academie: académie code; :param commune: INSEE code;
-    :param rows: results per page (max 100); :param start: offset
+    :param rows: results per page (1 to 100, default 20); :param start: offset (0 to 1,000,000)
+
+    Parameters are checked by ``schema.etablissement_search_schema`` (409 with a French message).
     """
+    data_dict = schema.validate(data_dict, schema.etablissement_search_schema, context)
     tk.check_access("ecarto_etablissement_search", context, data_dict)
-    query = finder.Query(
-        q=str(data_dict.get("q") or ""),
-        type=data_dict.get("type") or None,
-        secteur=data_dict.get("secteur") or None,
-        departement=data_dict.get("departement") or None,
-        academie=data_dict.get("academie") or None,
-        commune=data_dict.get("commune") or None,
-        limit=int(data_dict.get("rows") or 20),
-        offset=int(data_dict.get("start") or 0),
-    )
+    query = search_query(data_dict, limit=data_dict["rows"], offset=data_dict["start"])
     res = finder.search(_connection(), query, access.reader_from_context(context))
     return {"count": res.count, "results": res.items, "facets": res.facets}
+
+
+def search_query(params: dict[str, Any], limit: int, offset: int) -> finder.Query:
+    """The finder's query from validated parameters (etablissement_search_schema or the page's)."""
+    return finder.Query(
+        q=params.get("q") or "",
+        type=params.get("type") or None,
+        secteur=params.get("secteur") or None,
+        departement=params.get("departement") or None,
+        academie=params.get("academie") or None,
+        commune=params.get("commune") or None,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @tk.auth_allow_anonymous_access

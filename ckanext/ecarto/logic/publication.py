@@ -23,7 +23,7 @@ import ckan.plugins.toolkit as tk
 from ckan.types import AuthResult, Context, DataDict
 
 from ckanext.ecarto import ingest
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.logic import access, schema
 from ckanext.ecarto.validation import staging, tableschema, validate_file
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,12 @@ def _filename_from_url(url: str) -> str:
 def stage_input(data_dict: DataDict, *, package_id: str, user: str,
                 resource_id: Optional[str] = None) -> staging.Staged:
     """Stage the ``upload`` (a file) or ``url`` of a request. Raises ValidationError when
-    neither is given or the URL cannot be fetched."""
+    neither is given, a parameter is invalid (``schema.staging_schema``: the publication pages
+    call this directly) or the URL cannot be fetched."""
+    data_dict = schema.validate({k: data_dict.get(k) for k in schema.staging_schema()}, schema.staging_schema)
     upload = data_dict.get("upload")
-    url = (data_dict.get("url") or "").strip()
-    options = {k: (data_dict.get(k) or "").strip() or None for k in ("uai_column", "commune_column")}
+    url = data_dict.get("url") or ""
+    options = {k: data_dict.get(k) or None for k in ("uai_column", "commune_column")}
     limit = max_bytes()
     if upload is not None and hasattr(upload, "stream") and getattr(upload, "filename", None):
         return staging.create(upload.stream, filename=upload.filename, package_id=package_id, user=user,
@@ -171,20 +173,28 @@ def pages_of(resource_id: str, reader: access.Reader, limit: int = 10) -> list[d
     with meta.engine.connect() as conn:
         if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": directory.table_name()}).scalar():
             return []
+        # the name shown is the best identity of the UAI (trusted directories first), never one
+        # taken from another publisher's directory-like file
+        trusted, trust_params = directory.trusted_sql(conn, "p")
         sql = sa.text(f"""
-            SELECT t._key AS uai, min(s.nom) AS nom, min(t._row) AS first_row
-            FROM {row['table_name']} t
-            JOIN {directory.table_name()} s ON s.uai = t._key
-            JOIN package p ON p.id = s.package_id
-            WHERE {access.readable_packages_sql('p')}
-            GROUP BY t._key ORDER BY first_row LIMIT :limit""")
-        return [dict(r) for r in conn.execute(sql, {"limit": limit, **access.reader_params(reader)}).mappings()]
+            WITH keys AS (
+                SELECT _key AS uai, min(_row) AS first_row FROM {row['table_name']}
+                GROUP BY _key),
+            best AS (
+                SELECT DISTINCT ON (s.uai) s.uai, s.nom
+                FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
+                WHERE s.uai IN (SELECT uai FROM keys) AND {access.readable_packages_sql('p')}
+                ORDER BY s.uai, {directory.best_order(trusted)})
+            SELECT k.uai, b.nom, k.first_row FROM keys k JOIN best b ON b.uai = k.uai
+            ORDER BY k.first_row LIMIT :limit""")
+        params = {"limit": limit, **access.reader_params(reader), **trust_params}
+        return [dict(r) for r in conn.execute(sql, params).mappings()]
 
 
 # --------------------------------------------------------------------------- actions
 
 def _axe_for(context: Context, data_dict: DataDict) -> str:
-    axe = (data_dict.get("axe") or "").strip()
+    axe = data_dict.get("axe") or ""
     if not axe:
         package_id = data_dict.get("package_id")
         if not package_id and data_dict.get("id"):
@@ -210,6 +220,7 @@ def ecarto_validate_resource(context: Context, data_dict: DataDict) -> dict[str,
     :returns: the report (``valid``, ``blocking``, ``verdict``, ``summary``, ``file``, ``key``,
         ``uai``, ``schema``, ``preview``, ``errors``, ``warnings``, ``infos``…)
     """
+    data_dict = schema.validate(data_dict, schema.validate_resource_schema, context)
     tk.check_access("ecarto_validate_resource", context, data_dict)
     axe = _axe_for(context, data_dict)
     user = context.get("user") or ""
@@ -257,7 +268,8 @@ def ecarto_publish_resource(context: Context, data_dict: DataDict) -> dict[str, 
     :returns: {"resource", "report", "ingest", "package"}; a refused file raises a
         ValidationError whose ``rapport`` holds the report, and changes nothing
     """
-    package_id = tk.get_or_bust(data_dict, "package_id")
+    data_dict = schema.validate(data_dict, schema.publish_resource_schema, context)
+    package_id = data_dict["package_id"]
     tk.check_access("ecarto_publish_resource", context, data_dict)
     package = tk.get_action("package_show")(context, {"id": package_id})
     axe = dataset_axe(package)

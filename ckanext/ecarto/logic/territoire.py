@@ -8,6 +8,7 @@ import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
 from ckanext.ecarto import territories
+from ckanext.ecarto.logic import schema
 from ckanext.ecarto.territoires import aggregates, record
 
 
@@ -27,7 +28,7 @@ def resolve(niveau: Any, code: Any) -> Optional[territories.Territory]:
 
 def suggestions(niveau: Any, code: Any, limit: int = 8) -> list[dict[str, Any]]:
     """Territories close to a wrong level/code: same code at other levels, names matching."""
-    text = str(code or "").strip()
+    text = str(code or "").strip()[: schema.QUERY_LENGTH]    # a name, at most a search box's length
     found: list[territories.Territory] = []
     for level in territories.LEVELS[1:]:
         territory = territories.get(level, text)
@@ -69,6 +70,7 @@ def ecarto_territoire_show(context: Context, data_dict: DataDict) -> dict[str, A
     :param code: INSEE code (région, département — ``31`` or ``031``, ``2A`` or ``02A`` —,
         commune) or the ministry's académie code; ignored for france
     """
+    data_dict = schema.validate(data_dict, schema.territoire_show_schema, context)
     tk.check_access("ecarto_territoire_show", context, data_dict)
     territory = resolve(data_dict.get("niveau"), data_dict.get("code"))
     if territory is None:

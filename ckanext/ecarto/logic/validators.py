@@ -39,6 +39,13 @@ FREQUENCIES: dict[str, str] = {
     "NEVER": "Jamais mise à jour", "UNKNOWN": "Inconnue",
 }
 DICTIONARY_TYPES = ("string", "integer", "number", "boolean", "date")
+# JSON fields: checked for size and nesting before parsing (Python's parser and serialiser
+# raise RecursionError on deep values). A GeoJSON MultiPolygon is 6 levels deep.
+SPATIAL_MAX_LENGTH = 1_000_000
+SPATIAL_MAX_DEPTH = 20
+DICTIONARY_MAX_LENGTH = 1_000_000
+DICTIONARY_MAX_DEPTH = 10
+DICTIONARY_MAX_ENTRIES = 5_000
 _MILLESIME = re.compile(r"^([0-9]{4})(?:\s*[-/–]\s*([0-9]{4}))?$")
 _DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 
@@ -227,7 +234,18 @@ def ecarto_frequency(value: Any, context: dict) -> Any:
 
 # --------------------------------------------------------------------------- spatial
 
+def _check_json_size(value: Any, max_length: int, max_depth: int, what: str) -> None:
+    """Refuse a JSON value (text, lists and dicts) too long or too deeply nested to be read."""
+    from ckanext.ecarto.logic.schema import nesting_depth
+    if isinstance(value, str) and len(value) > max_length:
+        raise Invalid(_("{what} invalide : {n} caractères au plus.").format(what=what, n=max_length))
+    if nesting_depth(value, max_depth) > max_depth:
+        raise Invalid(_("{what} invalide : JSON trop imbriqué ({n} niveaux au plus).").format(
+            what=what, n=max_depth))
+
+
 def _check_geojson(text: str) -> str:
+    _check_json_size(text, SPATIAL_MAX_LENGTH, SPATIAL_MAX_DEPTH, _("Couverture géographique"))
     try:
         geometry = json.loads(text)
     except (TypeError, ValueError):
@@ -268,8 +286,9 @@ def ecarto_spatial(key: tuple, data: dict, errors: dict, context: dict) -> None:
     code = str(_sibling(key, data, "territoire_code") or "")
     derived = territories.spatial(level, code) if level in territories.LEVELS else None
     if not _empty(value):
-        text = value if isinstance(value, str) else json.dumps(value)
         try:
+            _check_json_size(value, SPATIAL_MAX_LENGTH, SPATIAL_MAX_DEPTH, _("Couverture géographique"))
+            text = value if isinstance(value, str) else json.dumps(value)
             text = _check_geojson(text)
         except Invalid as exc:
             errors[key].append(exc.error)
@@ -293,6 +312,7 @@ def ecarto_data_dictionary(value: Any, context: dict) -> Any:
     """JSON list of {column, label, type, unit, indicator}; stored as JSON text."""
     if _empty(value):
         return value
+    _check_json_size(value, DICTIONARY_MAX_LENGTH, DICTIONARY_MAX_DEPTH, _("Dictionnaire des données"))
     if isinstance(value, str):
         try:
             items = json.loads(value)
@@ -302,6 +322,8 @@ def ecarto_data_dictionary(value: Any, context: dict) -> Any:
         items = value
     if not isinstance(items, list):
         raise Invalid(_("Dictionnaire des données invalide : une liste de colonnes est attendue."))
+    if len(items) > DICTIONARY_MAX_ENTRIES:
+        raise Invalid(_("Dictionnaire des données invalide : {n} colonnes au plus.").format(n=DICTIONARY_MAX_ENTRIES))
     from ckanext.ecarto.etablissements import axes
     known = {ind.id for inds in axes.indicators().values() for ind in inds}
     problems: list[str] = []
@@ -312,6 +334,11 @@ def ecarto_data_dictionary(value: Any, context: dict) -> Any:
             continue
         entry = {k: item[k] for k in ("column", "label", "type", "unit", "indicator")
                  if item.get(k) not in (None, "")}
+        not_text = [k for k, v in entry.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
+        if not_text:
+            problems.append(_("entrée {n} : « {k} » doit être un texte").format(n=position, k=not_text[0]))
+            continue
+        entry = {k: str(v) for k, v in entry.items()}
         if entry.get("type", "string") not in DICTIONARY_TYPES:
             problems.append(_("colonne « {c} » : type « {t} » inconnu ({types})").format(
                 c=entry["column"], t=entry["type"], types=", ".join(DICTIONARY_TYPES)))

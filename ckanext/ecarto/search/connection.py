@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -40,6 +41,17 @@ NOT_TEXT = {"id", "index_id", "site_id", "entity_type", "dataset_type", "state",
             "organization", "groups", "tags", "title", "name", "notes", "res_url", "res_format",
             "res_type", "harvest_source_id", "harvest_object_id", "version"}
 WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"   # D, C, B, A
+# Control characters (PostgreSQL refuses NUL in any text; the others are never meant in a search).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_control_characters(q: Optional[str], params: dict[str, Any]) -> None:
+    """A search parameter holding a control character is refused before any SQL is built."""
+    for name, value in [("q", q), *params.items()]:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and _CONTROL.search(v) for v in values):
+            raise SearchQueryError(f"Paramètre « {name} » : contient un caractère de contrôle "
+                                   f"(par exemple l'octet nul %00) : retirez-le.")
 
 
 @dataclass
@@ -212,5 +224,6 @@ class PgSolrConnection:
                 "Paramètres de recherche non pris en charge : " + ", ".join(sorted(unknown)))
         if str(params.get("q.op", "AND")).upper() != "AND":
             raise SearchQueryError("Seul q.op=AND est pris en charge")
+        check_control_characters(q, params)
         with self.engine.connect() as conn:
             return run_search(conn, q, params)

@@ -8,6 +8,12 @@ Supported: `*:*`; bare terms (default field); `field:value`, `field:"quoted valu
 
 Anything else (local params `{!…}`, boosts `^`, fuzzy `~`, regexes `/…/`, functions…) raises
 `SearchQueryError` naming what is not supported: never a guessed result.
+
+Limits, so that no query can exhaust Python's stack or PostgreSQL's (each refused with a French
+`SearchQueryError`, which CKAN answers 400): nesting of groups and `NOT`/`!`/`-` at most
+`MAX_DEPTH` deep; at most `MAX_TERMS` terms and `MAX_WILDCARDS` terms with `*`/`?` (each of
+those is a scan of the index) in one search (q and fq together, `check_limits`; the
+permission filter CKAN adds does not count); ranges of at most `MAX_RANGE_LENGTH` characters.
 """
 from __future__ import annotations
 
@@ -18,6 +24,13 @@ from typing import Optional, Union
 from ckan.lib.search.common import SearchQueryError
 
 DEFAULT_FIELD = "text"
+MAX_DEPTH = 20
+MAX_TERMS = 200
+MAX_WILDCARDS = 20
+MAX_TOKENS = 10_000
+MAX_RANGE_LENGTH = 200
+#: the filter CKAN adds for the caller's permissions: one term per organization, not counted
+UNCOUNTED_FIELDS = {"permission_labels"}
 
 
 # --------------------------------------------------------------------------- AST
@@ -75,12 +88,17 @@ class Token:
 
 
 _FIELD_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s*")
-_RANGE_RE = re.compile(r"([\[{])\s*(.*?)\s+TO\s+(.*?)\s*([\]}])", re.S)
+_RANGE_RE = re.compile(r"([\[{])\s*(.*?)\s+TO\s+(.*?)\s*([\]}])\Z", re.S)
+_RANGE_END = re.compile(r"[\]}]")
 _TERM_STOP = set(' \t\r\n()"')
 
 
 def _unsupported(what: str) -> SearchQueryError:
     return SearchQueryError(f"Syntaxe de recherche non prise en charge : {what}")
+
+
+def _too_complex(what: str) -> SearchQueryError:
+    return SearchQueryError(f"Requête de recherche trop complexe : {what}. Simplifiez-la.")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -120,9 +138,12 @@ def tokenize(text: str) -> list[Token]:
             _check_suffix(text, i)
             continue
         if c in "[{":
-            m = _RANGE_RE.match(text, i)
+            # the closing bracket first: the range's regex then runs on a short text only
+            end = _RANGE_END.search(text, i, i + MAX_RANGE_LENGTH + 1)
+            m = _RANGE_RE.match(text, i, end.end()) if end else None
             if not m:
-                raise _unsupported("intervalle mal formé (attendu [a TO b])")
+                raise _unsupported("intervalle mal formé (attendu [a TO b], "
+                                   f"{MAX_RANGE_LENGTH} caractères au plus)")
             tokens.append(Token("RANGE", extra={
                 "low": m.group(2), "high": m.group(3),
                 "include_low": m.group(1) == "[", "include_high": m.group(4) == "]"}))
@@ -172,6 +193,13 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.default_field = default_field
+        self.depth = 0
+
+    def enter(self) -> None:
+        """One level deeper (a group or a negation): refused past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _too_complex(f"plus de {MAX_DEPTH} niveaux de parenthèses ou de négations (NOT, !, -) imbriqués")
 
     def peek(self) -> Optional[Token]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -213,7 +241,10 @@ class _Parser:
             raise _unsupported("requête incomplète")
         if tok.kind in ("NOT", "MINUS"):
             self.take()
-            return Not(self.unary(default))
+            self.enter()
+            node = Not(self.unary(default))
+            self.depth -= 1
+            return node
         if tok.kind == "PLUS":
             self.take()
             return self.unary(default)
@@ -224,9 +255,7 @@ class _Parser:
         if tok.kind == "MATCHALL":
             return MatchAll()
         if tok.kind == "LPAREN":
-            node = self.or_expr(default)
-            self._expect_rparen()
-            return node
+            return self.group(default)
         if tok.kind == "FIELD":
             return self.value(tok.value)
         if tok.kind in ("TERM", "PHRASE", "RANGE"):
@@ -240,9 +269,7 @@ class _Parser:
             raise _unsupported(f"valeur manquante après « {field_name}: »")
         self.take()
         if tok.kind == "LPAREN":
-            node = self.or_expr(field_name)
-            self._expect_rparen()
-            return node
+            return self.group(field_name)
         if tok.kind == "TERM":
             if tok.value == "*":
                 return Term(field_name, "*")
@@ -258,6 +285,13 @@ class _Parser:
             return MatchAll()
         raise _unsupported(f"valeur inattendue après « {field_name}: »")
 
+    def group(self, default: str) -> Node:
+        self.enter()
+        node = self.or_expr(default)
+        self._expect_rparen()
+        self.depth -= 1
+        return node
+
     def _expect_rparen(self) -> None:
         tok = self.peek()
         if tok is None or tok.kind != "RPAREN":
@@ -270,7 +304,40 @@ def parse(text: Optional[str], default_field: str = DEFAULT_FIELD) -> Node:
     text = (text or "").strip()
     if text in ("", '""', "''"):
         return MatchAll()
-    return _Parser(tokenize(text), default_field).parse()
+    tokens = tokenize(text)
+    if len(tokens) > MAX_TOKENS:
+        raise _too_complex(f"plus de {MAX_TOKENS} éléments")
+    return _Parser(tokens, default_field).parse()
+
+
+# --------------------------------------------------------------------------- limits
+
+def count_terms(node: Node) -> tuple[int, int]:
+    """(terms, wildcard terms) of a parsed query, without the permission filter's terms."""
+    terms = wildcards = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (And, Or)):
+            stack.extend(item.nodes)
+        elif isinstance(item, Not):
+            stack.append(item.node)
+        elif isinstance(item, Term):
+            if item.field in UNCOUNTED_FIELDS:
+                continue
+            terms += 1
+            wildcards += item.wildcard and item.value != "*"
+        elif isinstance(item, Range):
+            terms += 1
+    return terms, wildcards
+
+
+def check_limits(terms: int, wildcards: int) -> None:
+    """Refuse a search with too many terms or wildcard terms (counted over q and every fq)."""
+    if wildcards > MAX_WILDCARDS:
+        raise _too_complex(f"{wildcards} termes avec joker (* ou ?), {MAX_WILDCARDS} au plus")
+    if terms > MAX_TERMS:
+        raise _too_complex(f"{terms} termes, {MAX_TERMS} au plus")
 
 
 # --------------------------------------------------------------------------- free text (dismax)

@@ -1,4 +1,8 @@
-"""Running a Solr-style search (q, fq, sort, paging, fl, facets) on the index table."""
+"""Running a Solr-style search (q, fq, sort, paging, fl, facets) on the index table.
+
+Every parameter is checked before any SQL is built (French `SearchQueryError`, answered 400 by
+CKAN): integers and their ranges, the size of `q`, the number of filters, sort clauses and facet
+fields, and the terms of the whole search (parser.check_limits)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +15,7 @@ from sqlalchemy.engine import Connection
 from ckan.common import config
 from ckan.lib.search.common import SearchQueryError
 
+from ckanext.ecarto.logic.schema import CATALOGUE_MAX_INT
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.connection import WEIGHTS, Results, ts_config
 from ckanext.ecarto.search.model import (
@@ -21,6 +26,12 @@ from ckanext.ecarto.search.sql import Compiler
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)
 # Usage counters CKAN can sort on, absent without the tracking plugin: equal for all datasets.
 _UNTRACKED = {"view_recent", "views_recent", "views_total"}
+MAX_Q_LENGTH = 20_000
+MAX_FILTERS = 50
+MAX_SORT_CLAUSES = 10
+MAX_FACET_FIELDS = 100
+#: rows and start (package_search checks them first, logic/schema.package_search_schema)
+MAX_ROWS = MAX_START = CATALOGUE_MAX_INT
 
 
 def _list(value: Any) -> list[str]:
@@ -32,35 +43,60 @@ def _list(value: Any) -> list[str]:
     if text.startswith("["):
         try:
             return [str(v) for v in json.loads(text)]
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):
             pass
     return [text] if text else []
 
 
-def _int(value: Any, default: int, name: str) -> int:
+def _int(value: Any, default: int, name: str, minimum: int = -1, maximum: int = MAX_START) -> int:
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise SearchQueryError(f"Paramètre « {name} » non entier : {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or \
+            (isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]{1,30}\s*", value)):
+        raise SearchQueryError(f"Paramètre « {name} » : un nombre entier est attendu (reçu : {str(value)[:40]!r})")
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise SearchQueryError(f"Paramètre « {name} » : doit être compris entre {minimum} et {maximum} "
+                               f"(reçu : {str(number)[:40]})")
+    return number
 
 
 def build_where(compiler: Compiler, q: Optional[str], fqs: list[str]) -> str:
     q = (q or "").strip()
+    if len(q) > MAX_Q_LENGTH:
+        raise SearchQueryError(f"Requête de recherche trop longue : {MAX_Q_LENGTH} caractères au plus")
+    if len(fqs) > MAX_FILTERS:
+        raise SearchQueryError(f"Trop de filtres (fq) : {MAX_FILTERS} au plus")
+    terms = wildcards = 0
+    q_node: Optional[p.Node] = None
     if not q or q in ("*:*", '""', "''"):
-        q_cond = "TRUE"
+        pass
     elif ":" in q or any(op in q.split() for op in ("AND", "OR", "NOT")) or q.startswith(("(", "+")):
-        q_cond = compiler.condition(p.parse(q), rank=True)
+        q_node = p.parse(q)
+        terms, wildcards = p.count_terms(q_node)
     else:
+        words = p.free_text_words(q)
+        terms, wildcards = len(words), sum(1 for w in words if "*" in w or "?" in w)
+    fq_nodes = [p.parse(fq) for fq in fqs]
+    for node in fq_nodes:
+        n, w = p.count_terms(node)
+        terms, wildcards = terms + n, wildcards + w
+    p.check_limits(terms, wildcards)
+    if q_node is not None:
+        q_cond = compiler.condition(q_node, rank=True)
+    elif q and q not in ("*:*", '""', "''"):
         q_cond = compiler.free_text(q)
-    conds = [q_cond] + [compiler.condition(p.parse(fq)) for fq in fqs]
+    else:
+        q_cond = "TRUE"
+    conds = [q_cond] + [compiler.condition(node) for node in fq_nodes]
     return " AND ".join(f"({c})" for c in conds)
 
 
 def order_by(sort: Optional[str], has_rank: bool) -> str:
     sort = (sort or "score desc, metadata_modified desc").strip()
     parts = []
+    if sort.count(",") >= MAX_SORT_CLAUSES:
+        raise SearchQueryError(f"Paramètre « sort » : {MAX_SORT_CLAUSES} critères de tri au plus")
     for clause in sort.split(","):
         m = _SORT_RE.match(clause)
         if not m:
@@ -150,15 +186,17 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
     where = build_where(compiler, q, fqs)
     rank = _rank(compiler)
     bound = dict(compiler.out.params)
-    rows = max(0, _int(params.get("rows"), 10, "rows"))
-    start = max(0, _int(params.get("start"), 0, "start"))
+    rows = _int(params.get("rows"), 10, "rows", 0, MAX_ROWS)
+    start = _int(params.get("start"), 0, "start", 0, MAX_START)
     ordering = order_by(params.get("sort"), bool(compiler.out.rank_queries))
 
     facet_on = str(params.get("facet", "true")).lower() != "false"
     facet_fields = _list(params.get("facet.field")) if facet_on else []
+    if len(facet_fields) > MAX_FACET_FIELDS:
+        raise SearchQueryError(f"Paramètre « facet.field » : {MAX_FACET_FIELDS} champs au plus")
     default_limit = config.get("search.facets.limit") or 50
-    limit = _int(params.get("facet.limit"), int(default_limit), "facet.limit")
-    mincount = _int(params.get("facet.mincount"), 1, "facet.mincount")
+    limit = _int(params.get("facet.limit"), int(default_limit), "facet.limit", -1, MAX_ROWS)
+    mincount = _int(params.get("facet.mincount"), 1, "facet.mincount", 0, MAX_ROWS)
 
     needs_doc = "doc" in ordering or any(name in NOT_FACETED for name in facet_fields)
     facet_part = "NULL::json"

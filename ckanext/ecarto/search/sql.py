@@ -174,7 +174,7 @@ class Compiler:
         candidates: list[Any] = [value]
         if value in ("true", "false"):
             candidates.append(value == "true")
-        elif re.fullmatch(r"-?\d+(\.\d+)?", value):
+        elif len(value) <= 30 and re.fullmatch(r"-?\d+(\.\d+)?", value):
             candidates.append(float(value) if "." in value else int(value))
         parts = []
         for cand in candidates:
@@ -235,7 +235,7 @@ class Compiler:
         try:
             minx, miny, maxx, maxy = (float(v) for v in re.split(r"[,\s]+", value.strip()))
         except ValueError:
-            raise SearchQueryError("ext_bbox attend minx,miny,maxx,maxy (quatre nombres)")
+            raise SearchQueryError("Paramètre ext_bbox invalide : quatre nombres sont attendus (minx,miny,maxx,maxy)")
         if minx > maxx or miny > maxy:
             raise SearchQueryError("ext_bbox : minx doit être ≤ maxx et miny ≤ maxy")
         return (f"(bbox_minx <= {self.out.bind(maxx)} AND bbox_maxx >= {self.out.bind(minx)} "
@@ -273,7 +273,16 @@ def _add_months(when: dt.datetime, months: int) -> dt.datetime:
 
 
 def parse_date(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
-    """ISO dates (`2024-01-01T00:00:00Z`, `2024-01-01`) and Solr date math (`NOW-1DAY`, `NOW/DAY`)."""
+    """ISO dates (`2024-01-01T00:00:00Z`, `2024-01-01`) and Solr date math (`NOW-1DAY`, `NOW/DAY`).
+    An impossible date (`2024-13-45`) or one outside years 1 to 9999 (`NOW-99999999999YEARS`)
+    is refused with a SearchQueryError."""
+    try:
+        return _parse_date(value, now)
+    except (ValueError, OverflowError):
+        raise SearchQueryError(f"Date impossible ou hors des limites (années 1 à 9999) : « {value[:60]} »")
+
+
+def _parse_date(value: str, now: Optional[dt.datetime]) -> dt.datetime:
     text = value.strip()
     if text.startswith("NOW"):
         when = now or dt.datetime.now(dt.timezone.utc)

@@ -33,6 +33,7 @@ from ckanext.ecarto import pgcopy, territories
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.etablissements.identity import normalise_header
+from ckanext.ecarto.etablissements.references import number_sql
 from ckanext.ecarto.logic import access
 from ckanext.ecarto.territoires import indicators as ind_mod
 from ckanext.ecarto.territoires.indicators import Series
@@ -237,7 +238,9 @@ def _is_arrondissement(code: str) -> bool:
 
 
 def _build_establishments(conn: Connection) -> None:
-    """Best public directory row per UAI (same order as the establishment pages), open ones."""
+    """Best public directory row per UAI (same order as the establishment pages: a trusted
+    directory's row whenever one knows the UAI), open ones."""
+    trusted, trust_params = directory.trusted_sql(conn, "p")
     conn.execute(sa.text(f"""
         CREATE TABLE {t('territoire_etablissement__new')} AS
         WITH best AS (
@@ -250,12 +253,12 @@ def _build_establishments(conn: Connection) -> None:
             JOIN resource res ON res.id = s.resource_id AND res.state = 'active'
             LEFT JOIN {t('territoire_commune__new')} c ON c.code = s.commune_code
             WHERE {access.readable_packages_sql('p')}
-            ORDER BY s.uai, s.priority, s.millesime DESC NULLS LAST, p.metadata_modified DESC,
+            ORDER BY s.uai, {directory.best_order(trusted)}, p.metadata_modified DESC,
                      s.type DESC, s.resource_id)  -- a cité scolaire (one UAI, two rows) counts as its lycée
         SELECT b.uai, b.nom, b.type, b.lycee_kind, b.secteur, b.ep, b.eleves, b.latitude, b.longitude,
                b.commune_code, b.commune_nom, b.departement_code, d.academie_code, d.region_code
         FROM best b LEFT JOIN {t('territoire_departement__new')} d ON d.code = b.departement_code
-        WHERE b.etat IS NULL OR upper(b.etat) LIKE 'OUVERT%'"""), access.reader_params(access.ANONYMOUS))
+        WHERE b.etat IS NULL OR upper(b.etat) LIKE 'OUVERT%'"""), {**trust_params, **access.reader_params(access.ANONYMOUS)})
     conn.execute(sa.text(f"ALTER TABLE {t('territoire_etablissement__new')} ADD PRIMARY KEY (uai)"))
 
 
@@ -351,11 +354,12 @@ def _series(res: dict[str, Any], kind: str, col: dict[str, Any], statistic: str,
 
 
 def _num(column: Optional[str], kind: Optional[str]) -> str:
+    """The column as a double precision. Series only take columns stored as numbers or
+    booleans; any other stored type goes through the guarded cast of the establishment pages
+    (a text value such as "douze" counts as no value instead of failing the refresh)."""
     if not column:
         return "NULL::double precision"
-    if kind == "boolean":
-        return f'CAST(CAST("{column}" AS integer) AS double precision)'
-    return f'CAST("{column}" AS double precision)'
+    return number_sql(f'"{column}"', kind)
 
 
 # A row "has a value" for a series: x known, and y known for a ratio.

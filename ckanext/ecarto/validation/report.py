@@ -7,8 +7,10 @@ establishment directory does not know, the columns matched to the axis's Table S
 frictionless's type and constraint errors per line and column, and a preview of the first rows.
 
 Verdict: ``blocking`` errors (unreadable file, no rows, no key column, invalid keys, lines
-that do not split into the header's columns, schema type or constraint errors, file too large)
-mean nothing is published; ``warnings`` (non-UTF-8 encoding, lines before the header, UAIs
+that do not split into the header's columns, schema type or constraint errors, file too large,
+and whatever the ingestion cannot hold — see ``ingest.limits``: too many columns, rows too wide,
+a line too long, a compressed file too large once decompressed, a NUL character) mean nothing
+is published; ``warnings`` (non-UTF-8 encoding, lines before the header, UAIs
 unknown to the directory, columns the schema does not know, duplicate keys) are shown but do
 not prevent publication.
 
@@ -25,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ckanext.ecarto.etablissements import uai as uai_mod
-from ckanext.ecarto.ingest import keys
+from ckanext.ecarto.ingest import coltypes, keys, limits
 from ckanext.ecarto.ingest.coltypes import normalise_header
-from ckanext.ecarto.ingest.reader import ReadError, read_table
+from ckanext.ecarto.ingest.reader import ReadError, read_table, wide_encoding
 from ckanext.ecarto.translation import N_, _
 from ckanext.ecarto.validation import tableschema
 
@@ -51,8 +53,13 @@ AXE_LABELS = {
 }
 ENCODING_LABELS = {
     "utf-8": "UTF-8", "utf-8-sig": N_("UTF-8 (avec BOM)"), "cp1252": "Windows-1252 (Excel)",
-    "latin-1": "Latin-1 (ISO-8859-1)",
+    "latin-1": "Latin-1 (ISO-8859-1)", "utf-16": N_("UTF-16 (texte Unicode, avec BOM)"),
+    "utf-16-le": N_("UTF-16 LE (texte Unicode, sans BOM)"), "utf-16-be": N_("UTF-16 BE (texte Unicode, sans BOM)"),
+    "utf-32": N_("UTF-32 (avec BOM)"),
 }
+# Reader failures that are limits of the ingestion (their message is shown as is).
+LIMIT_CODES = frozenset({"too-many-columns", "line-too-long", "decompressed-too-large", "nul-character",
+                         "row-too-wide"})
 SEPARATOR_LABELS = {";": N_("point-virgule (;)"), ",": N_("virgule (,)"), "\t": N_("tabulation"),
                     "|": N_("barre verticale (|)")}
 
@@ -126,9 +133,11 @@ def not_a_table(path: str) -> Optional[str]:
         return _("archive ZIP (ou classeur OpenDocument ODS, ou document Word)")
     if head.startswith(b"\x1f\x8b"):
         return None  # gzip: the reader decompresses it
-    if b"\x00" in head:
+    if wide_encoding(head):
+        return None  # UTF-16 (Excel's « texte Unicode »): the reader decodes it
+    if head.count(b"\x00") > len(head) // 20:
         return _("fichier binaire")
-    return None
+    return None  # a few NUL characters: the reader says where
 
 
 def _zip_names(path: str) -> bytes:
@@ -264,8 +273,7 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     try:
         table = read_table(path, chunk_rows=chunk_rows)
     except ReadError as exc:
-        code = "empty-file" if _is_empty(exc) else "not-a-table"
-        rep.error(code, _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
+        _read_error(rep, exc)
         return
     fmt = table.format
     f = data["file"]
@@ -279,7 +287,7 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     try:
         first = next(chunks, None)
     except ReadError as exc:
-        rep.error("not-a-table", _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
+        _read_error(rep, exc)
         return
     sample = first.frame.head(2000) if first is not None else pd.DataFrame(columns=table.columns)
     try:
@@ -327,10 +335,24 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
             scan.chunk(chunk)
             chunk = next(chunks, None)
     except ReadError as exc:
-        rep.error("not-a-table", _("Lecture interrompue : {reason}").format(reason=str(exc)))
+        if exc.code in LIMIT_CODES:
+            _read_error(rep, exc)
+        else:
+            rep.error("not-a-table", _("Lecture interrompue : {reason}").format(reason=str(exc)))
     scan.finish(check_directory=check_directory, reader=reader)
     data["schema"]["fields"] = [m.as_dict() for m in matches]
     _describe_schema(rep, matches, unknown, key)
+
+
+def _read_error(rep: _Report, exc: ReadError) -> None:
+    """A file the reader refused: what the ingestion cannot hold is said as is (its code is the
+    report's), anything else is an unreadable table."""
+    if exc.code in LIMIT_CODES:
+        text = str(exc).strip()
+        rep.error(exc.code, _("Fichier refusé : {reason}").format(reason=text))
+        return
+    code = "empty-file" if exc.code == "empty" or _is_empty(exc) else "not-a-table"
+    rep.error(code, _("Fichier illisible comme tableau : {reason}").format(reason=str(exc)))
 
 
 def _is_empty(exc: ReadError) -> bool:
@@ -352,7 +374,7 @@ def _describe_format(rep: _Report, fmt: Any) -> None:
     if fmt.kind == "csv":
         rep.info("format", _("Fichier CSV lu en {encoding}, séparateur {separator}, en-tête ligne {line}.").format(
             encoding=f["encoding_label"], separator=f["separator_label"], line=fmt.header_line))
-        if fmt.encoding in ("cp1252", "latin-1"):
+        if fmt.encoding in ("cp1252", "latin-1", "utf-16", "utf-16-le", "utf-16-be", "utf-32"):
             rep.warning("encoding", _(
                 "Le fichier n'est pas en UTF-8 mais en {encoding} : il a été converti (les accents sont "
                 "lus correctement). Pour la prochaine version, enregistrez-le en « CSV UTF-8 »."
@@ -398,6 +420,11 @@ class _Scan:
         self.pk_seen: set[int] = set()
         self.n_duplicates = 0
         self.duplicate_examples: list[dict[str, Any]] = []
+        # rows PostgreSQL could not store (only wide files can have one): see ingest.limits
+        self.wide = len(table.columns) >= limits.WIDE_ROW_COLUMNS
+        self.profiles = ({c: coltypes.ColumnProfile(c, n) for c, n in
+                          zip(table.columns, coltypes.sql_names(table.columns))} if self.wide else {})
+        self.too_wide: Optional[dict[str, int]] = None
 
     def chunk(self, chunk: Any) -> None:
         for bad in chunk.bad_lines:
@@ -409,12 +436,39 @@ class _Scan:
             return
         self.n_rows += len(frame)
         rows = np.asarray(chunk.rows, dtype=np.int64)
+        if self.wide:
+            self._width(frame, rows)
         if self.key is not None:
             self._keys(frame, rows)
         for checker in self.checkers:
             self._cells(checker, frame, rows)
         if self.pk_columns:
             self._duplicates(frame, rows)
+
+    def _width(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        for column, profile in self.profiles.items():
+            profile.update(frame[column])
+        if self.too_wide is not None:
+            return
+        widths = limits.row_bytes_lower_bound(frame)
+        over = np.flatnonzero(widths > limits.PG_MAX_ROW_BYTES)
+        if len(over):
+            self.too_wide = {"line": _line(self.header_line, rows[over[0]]), "bytes": int(widths[over[0]])}
+
+    def _finish_width(self) -> None:
+        if not self.wide:
+            return
+        if self.too_wide is not None:
+            self.rep.error("row-too-wide", _("Fichier refusé : ligne {line} : {reason}").format(
+                line=self.too_wide["line"], reason=limits.row_too_wide_message(self.too_wide["bytes"], typed=False)),
+                line=self.too_wide["line"])
+            return
+        key_column = self.key.column if self.key else None
+        kinds = [coltypes.column_type(p, None, key=c == key_column)[0] for c, p in self.profiles.items()]
+        width = limits.typed_row_bytes(kinds)
+        if width > limits.PG_MAX_ROW_BYTES:
+            self.rep.error("row-too-wide", _("Fichier refusé : {reason}").format(
+                reason=limits.row_too_wide_message(width, typed=True)))
 
     def _keys(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
         raw = frame[self.key.column]
@@ -499,6 +553,7 @@ class _Scan:
                               "columns": self.pk_columns}
         if self.n_rows == 0:
             rep.error("no-rows", _("Le fichier ne contient aucune ligne de données sous l'en-tête."))
+        self._finish_width()
         if self.n_bad_lines:
             rep.error("bad-lines", _(
                 "{n} ligne(s) ne se découpent pas selon les colonnes de l'en-tête (séparateur ou guillemet "

@@ -1,8 +1,6 @@
 """`/etablissement` (search) and `/etablissement/<uai>` (page, `.json`, `.csv`)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -14,7 +12,9 @@ import ckan.plugins.toolkit as tk
 from ckanext.ecarto.etablissements import finder
 from ckanext.ecarto.etablissements.identity import TYPES
 from ckanext.ecarto.etablissements.uai import check
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.logic import access, schema
+from ckanext.ecarto.logic import etablissement as etablissement_logic
+from ckanext.ecarto.views._common import CsvExport
 
 etablissement = Blueprint("ecarto_etablissement", __name__)
 
@@ -26,13 +26,12 @@ def _context() -> dict[str, Any]:
 
 
 def _query_from_request() -> finder.Query:
-    args = request.args
-    page = max(1, tk.h.get_page_number(args) if hasattr(tk.h, "get_page_number") else int(args.get("page", 1)))
-    return finder.Query(
-        q=args.get("q", ""), type=args.get("type") or None, secteur=args.get("secteur") or None,
-        departement=args.get("departement") or None, academie=args.get("academie") or None,
-        commune=args.get("commune") or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-    )
+    """The search of the page, its parameters checked by the action's schema (French 400)."""
+    try:
+        params = schema.validate(request.args.to_dict(), schema.etablissement_search_page_schema)
+    except tk.ValidationError as exc:
+        return tk.abort(400, schema.error_message(exc))
+    return etablissement_logic.search_query(params, limit=PAGE_SIZE, offset=(params["page"] - 1) * PAGE_SIZE)
 
 
 @etablissement.route("/etablissement")
@@ -49,7 +48,12 @@ def search() -> str:
 
 @etablissement.route("/etablissement/autocomplete")
 def autocomplete() -> Response:
-    query = finder.Query(q=request.args.get("q", ""), limit=10)
+    try:
+        params = schema.validate(request.args.to_dict(), schema.autocomplete_schema)
+    except tk.ValidationError as exc:
+        return Response(json.dumps({"error": schema.error_message(exc)}, ensure_ascii=False),
+                        status=400, mimetype="application/json")
+    query = finder.Query(q=params["q"], limit=10)
     if len(query.q.strip()) < 2:
         return jsonify([])
     reader = access.reader_for(_context()["user"])
@@ -98,36 +102,26 @@ def _error(status: int, message: str, fmt: str, **extra: Any) -> Any:
 
 
 def _csv(record: dict[str, Any]) -> Response:
-    """Every value of the page as rows (`;`, UTF-8 with BOM, as French spreadsheet users expect)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["uai", "section", "indicateur", "libelle", "valeur", "unite", "jeu_de_donnees",
+    """Every value of the page as rows (`;`, UTF-8 with BOM, as French spreadsheet users expect);
+    cells neutralised against formula injection by `_common.CsvExport`."""
+    export = CsvExport()
+    export.writerow(["uai", "section", "indicateur", "libelle", "valeur", "unite", "jeu_de_donnees",
                      "ressource", "millesime", "non_communique"])
     uai = record["uai"]
     for key, value in record["identite"].items():
         if key in {"sources"}:
             continue
-        writer.writerow([uai, "identite", key, key, _cell(value), "", "", "", "", ""])
+        export.writerow([uai, "identite", key, key, value, "", "", "", "", ""])
     for axe in record["axes"]:
         for ind in axe["indicateurs"]:
             src = ind.get("source") or {}
-            writer.writerow([uai, axe["id"], ind["id"], ind["label"], _cell(ind["valeur"]), ind.get("unit") or "",
+            export.writerow([uai, axe["id"], ind["id"], ind["label"], ind["valeur"], ind.get("unit") or "",
                              src.get("dataset", ""), src.get("resource_id", ""), src.get("millesime") or "",
                              "oui" if ind["nc"] else "non"])
     for block in record["autres_donnees"]:
         src = block["source"]
         for col in block["colonnes"]:
-            writer.writerow([uai, "autres_donnees", col["colonne"], col["label"], _cell(col["valeur"]),
+            export.writerow([uai, "autres_donnees", col["colonne"], col["label"], col["valeur"],
                              col.get("unit") or "", src["dataset"], src["resource_id"], src.get("millesime") or "",
                              "oui" if col["valeur"] is None else "non"])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="etablissement-{uai}.csv"'})
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return export.response(f"etablissement-{uai}.csv")

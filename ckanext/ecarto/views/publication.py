@@ -30,17 +30,22 @@ def _user() -> Optional[str]:
 
 
 def _package_for_publishing(ident: str, resource_id: Optional[str] = None) -> dict[str, Any]:
-    """The dataset, when the current user may publish in it (else 403/404)."""
+    """The dataset, when the current user may publish in it.
+
+    CKAN's convention: whoever cannot read the dataset gets the page its dataset view gives them
+    (404 "Dataset not found", nothing of the dataset in it, not even whether it exists); a reader
+    who may not publish gets 403."""
     context = {"user": _user()}
     try:
         package = tk.get_action("package_show")(context, {"id": ident})
+    except (tk.ObjectNotFound, tk.NotAuthorized):
+        return tk.abort(404, tk._("Dataset not found"))
+    try:
         tk.check_access("ecarto_publish_resource", context,
                         {"package_id": package["id"], "resource_id": resource_id})
-    except tk.ObjectNotFound:
-        return tk.abort(404, tk._("Jeu de données introuvable."))
-    except tk.NotAuthorized as exc:
-        return tk.abort(403, str(exc) or tk._("Seuls les membres (éditeurs ou administrateurs) de "
-                                              "l'organisation productrice peuvent publier dans ce jeu de données."))
+    except tk.NotAuthorized:
+        return tk.abort(403, tk._("Seuls les membres (éditeurs ou administrateurs) de "
+                                  "l'organisation productrice peuvent publier dans ce jeu de données."))
     return package
 
 

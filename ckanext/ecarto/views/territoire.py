@@ -4,8 +4,6 @@
 and `/etat-des-lieux`."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Optional
 
@@ -15,9 +13,11 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto import territories
+from ckanext.ecarto.logic import schema
 from ckanext.ecarto.logic import territoire as logic
 from ckanext.ecarto.territoires import aggregates, etat_des_lieux, geometry, record
 from ckanext.ecarto.territoires import indicators as ind
+from ckanext.ecarto.views._common import CsvExport
 
 territoire = Blueprint("ecarto_territoire", __name__)
 
@@ -36,6 +36,14 @@ def _json(data: Any, status: int = 200, max_age: Optional[int] = None) -> Respon
     return response
 
 
+def _args(schema_fn: Any) -> tuple[dict[str, Any], Optional[str]]:
+    """The query parameters checked by `schema_fn` (logic/schema.py), or a French error."""
+    try:
+        return schema.validate(request.args.to_dict(), schema_fn), None
+    except tk.ValidationError as exc:
+        return {}, schema.error_message(exc)
+
+
 def _split_format(code: str) -> tuple[str, str]:
     for fmt in FORMATS:
         if code.lower().endswith("." + fmt):
@@ -47,7 +55,10 @@ def _split_format(code: str) -> tuple[str, str]:
 
 @territoire.route("/territoire")
 def index() -> str:
-    q = request.args.get("q", "").strip()
+    args, error = _args(schema.territoire_index_schema)
+    if error:
+        return tk.abort(400, error)
+    q = args["q"]
     results = territories.search(q, limit=50) if q else []
     if q and len(results) == 1 and results[0].code == territories.normalise_code(results[0].level, q):
         return tk.redirect_to(record.path(results[0]))
@@ -121,44 +132,33 @@ CSV_HEADER = ["niveau", "code", "nom", "rubrique", "axe", "serie", "indicateur",
 
 
 def _csv(data: dict[str, Any]) -> Response:
-    """Every figure of the page as rows (`;`, UTF-8 with BOM: opens as is in French spreadsheets)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    """Every figure of the page as rows (`;`, UTF-8 with BOM: opens as is in French spreadsheets);
+    cells neutralised against formula injection by `_common.CsvExport`."""
+    export = CsvExport()
+    export.writerow(CSV_HEADER)
     base = [data["niveau"], data["code"], data["nom"]]
     eff = data["effectifs"]
     for row in eff["par_type"]:
         for sector in ("total", "public", "prive"):
-            writer.writerow(base + ["effectifs", "", "", "", f"{row['libelle']} ({sector})", "",
+            export.writerow(base + ["effectifs", "", "", "", f"{row['libelle']} ({sector})", "",
                                     row[sector], "établissements", "annuaire", "", "", "", "", "", "non"])
     for kind, n in eff["education_prioritaire"].items():
-        writer.writerow(base + ["effectifs", "", "", "", kind, "", n, "établissements", "annuaire",
+        export.writerow(base + ["effectifs", "", "", "", kind, "", n, "établissements", "annuaire",
                                 "", "", "", "", "", "non"])
     for axe in data["axes"]:
         for block in axe["indicateurs"]:
             lines = [{**block, "libelle": "Ensemble"}] + block["ventilation"]
             for line in lines:
                 effectif = line.get("n_etablissements", line.get("n_communes"))
-                writer.writerow(base + [
+                export.writerow(base + [
                     "indicateur", axe["id"], block["serie"], block.get("indicateur") or "", block["libelle"],
-                    line["libelle"], _cell(line["valeur"]), block.get("unite") or "", block["statistique"],
-                    effectif, line["n_valeurs"], _cell(line["taux_nc"]), block["source"]["dataset"],
+                    line["libelle"], line["valeur"], block.get("unite") or "", block["statistique"],
+                    effectif, line["n_valeurs"], line["taux_nc"], block["source"]["dataset"],
                     block.get("millesime") or "", "oui" if line["valeur"] is None else "non"])
         for missing in axe["sans_donnees"]:
-            writer.writerow(base + ["indicateur", axe["id"], "", missing["id"], missing["label"], "Ensemble",
+            export.writerow(base + ["indicateur", axe["id"], "", missing["id"], missing["label"], "Ensemble",
                                     "", "", "", "", "", "", "", "", "oui"])
-    name = f"territoire-{data['niveau']}{'-' + data['code'] if data['code'] else ''}.csv"
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
+    return export.response(f"territoire-{data['niveau']}{'-' + data['code'] if data['code'] else ''}.csv")
 
 
 def _geojson(territory: territories.Territory, data: dict[str, Any]) -> Response:
@@ -175,22 +175,25 @@ def _geojson(territory: territories.Territory, data: dict[str, Any]) -> Response
 
 # --------------------------------------------------------------------------- map data
 
-def _map_args() -> tuple[Optional[territories.Territory], str]:
-    territory = logic.resolve(request.args.get("niveau"), request.args.get("code"))
-    child = request.args.get("enfants") or (record.CHILD_LEVEL.get(territory.level) if territory else "")
+def _map_args(args: dict[str, Any]) -> tuple[Optional[territories.Territory], str]:
+    territory = logic.resolve(args.get("niveau"), args.get("code"))
+    child = args.get("enfants") or (record.CHILD_LEVEL.get(territory.level) if territory else "")
     return territory, child or ""
 
 
 @territoire.route("/territoire/carte.json")
 def carte() -> Response:
     """Values of the children territories for one series: the choropleth's data."""
-    territory, child = _map_args()
+    args, error = _args(schema.territoire_map_schema)
+    if error:
+        return _json({"error": error}, status=400)
+    territory, child = _map_args(args)
     if territory is None or child not in record.child_levels(territory.level):
         return _json({"error": tk._("Territoire ou niveau des enfants inconnu.")}, status=404)
     aggregates.ensure_fresh(wait=False)
     conn = model.Session.connection()
-    serie = request.args.get("serie") or ""
-    dim = request.args.get("dim") or "ensemble"
+    serie = args.get("serie") or ""
+    dim = args.get("dim") or "ensemble"
     if dim not in ind.DIMENSION_LABELS:
         return _json({"error": tk._("Ventilation inconnue.")}, status=400)
     data = record.choropleth(conn, territory, child, serie, dim)
@@ -202,7 +205,10 @@ def carte() -> Response:
 @territoire.route("/territoire/contours.geojson")
 def contours() -> Response:
     """Contours of the children territories (overseas insets on a map of France)."""
-    territory, child = _map_args()
+    args, error = _args(schema.territoire_map_schema)
+    if error:
+        return _json({"error": error}, status=400)
+    territory, child = _map_args(args)
     if territory is None or child not in record.child_levels(territory.level):
         return _json({"error": tk._("Territoire ou niveau des enfants inconnu.")}, status=404)
     text = geometry.children_geojson(territory.level, territory.code, child)
@@ -212,7 +218,10 @@ def contours() -> Response:
 @territoire.route("/territoire/etablissements.json")
 def etablissements() -> Response:
     """Located establishments of a département or a commune (public directories)."""
-    territory = logic.resolve(request.args.get("niveau"), request.args.get("code"))
+    args, error = _args(schema.territoire_map_schema)
+    if error:
+        return _json({"error": error}, status=400)
+    territory = logic.resolve(args.get("niveau"), args.get("code"))
     if territory is None or territory.level not in (territories.DEPARTEMENT, territories.COMMUNE):
         return _json({"error": tk._("Points disponibles pour un département ou une commune.")}, status=404)
     aggregates.ensure_fresh(wait=False)
@@ -225,8 +234,11 @@ def etablissements() -> Response:
 
 @territoire.route("/etat-des-lieux")
 def etat() -> Any:
+    args, error = _args(schema.etat_des_lieux_schema)
+    if error:
+        return tk.abort(400, error)
     aggregates.ensure_fresh(wait=False)
     data = etat_des_lieux.build(model.Session.connection())
-    if request.args.get("format") == "json":
+    if args.get("format") == "json":
         return _json(data)
     return tk.render("ecarto/territoire/etat_des_lieux.html", {"data": data})
