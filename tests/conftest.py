@@ -25,7 +25,7 @@ def module_portal_db(reset_db, migrate_db_for, reset_index):
     import sqlalchemy as sa
     import ckan.model as model
     import ckan.plugins as plugins
-    from ckanext.ecarto.ingest.loader import schema_name
+    from ckanext.ecarto.core.tables import schema_name
 
     plugins.load_all()
     reset_db()

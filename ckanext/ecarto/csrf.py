@@ -60,6 +60,7 @@ def install(protect: Any = None) -> None:
     """Replace the exempt-view set of CKAN's `CSRFProtect` (idempotent: the test suite builds
     several applications on the same module-level `CSRFProtect`)."""
     if protect is None:
+        # optional dependency: CKAN's app module, imported late (it loads the plugins, this one included)
         from ckan.config.middleware.flask_app import csrf as protect
     current = protect._exempt_views
     if isinstance(current, RequestScopedExemptions):

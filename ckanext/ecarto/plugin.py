@@ -8,21 +8,25 @@ import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.ecarto import csp, ingest, search, views
-from ckanext.ecarto.views import carte_uai, request_guard
-from ckanext.ecarto.search import action as search_action
+from ckanext.ecarto import csp, search, views
+from ckanext.ecarto import csrf as ecarto_csrf
+from ckanext.ecarto import schemas
+from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.ingest import events as ingest_events
+from ckanext.ecarto.ingest import hooks as ingest_hooks
 from ckanext.ecarto.logic import action as ingest_action
 from ckanext.ecarto.logic import auth as ingest_auth
-from ckanext.ecarto.logic import harvest_guard
 from ckanext.ecarto.logic import etablissement as etablissement_logic
-from ckanext.ecarto.logic import territoire as territoire_logic
+from ckanext.ecarto.logic import harvest_guard
 from ckanext.ecarto.logic import publication as publication_logic
+from ckanext.ecarto.logic import search as search_action
 from ckanext.ecarto.logic import tags as tags_logic
-from ckanext.ecarto import csrf as ecarto_csrf
+from ckanext.ecarto.logic import territoire as territoire_logic
 from ckanext.ecarto.logic import validators as ecarto_validators
-from ckanext.ecarto import schemas
 from ckanext.ecarto.schemas import actions as schema_actions
 from ckanext.ecarto.schemas import facets as schema_facets
+from ckanext.ecarto.territoires import aggregates
+from ckanext.ecarto.views import carte_uai, request_guard
 
 
 @tk.blanket.config_declarations
@@ -39,6 +43,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IValidators)
     p.implements(p.IMiddleware, inherit=True)
+    p.implements(p.ISignal)
 
     # IConfigurer
 
@@ -73,6 +78,17 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
                 **publication_logic.get_auth_functions(), **territoire_logic.get_auth_functions(),
                 **ingest_auth.get_harvest_auth_functions()}
 
+    # ISignal: what follows an ingestion (ingest/events.py announces, it imports no subscriber)
+
+    def get_signal_subscriptions(self) -> dict[Any, list[Any]]:
+        return {
+            # in the load's / removal's transaction: the establishment directory
+            ingest_events.resource_loaded: [directory.on_resource_loaded],
+            ingest_events.resource_removed: [directory.on_resource_removed],
+            # after the commit: the territory aggregates
+            ingest_events.ingest_committed: [aggregates.on_ingest_committed],
+        }
+
     # IMiddleware: CKAN's CSRF exemption of API-token requests must not outlive them (csrf.py)
 
     def make_middleware(self, app: Any, config: CKANConfig) -> Any:
@@ -82,14 +98,14 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
 
     def after_resource_create(self, context: Any, resource: dict[str, Any]) -> None:
-        ingest.on_resource_changed(context, resource)
+        ingest_hooks.on_resource_changed(context, resource)
 
     def after_resource_update(self, context: Any, resource: dict[str, Any]) -> None:
-        ingest.on_resource_changed(context, resource)
+        ingest_hooks.on_resource_changed(context, resource)
 
     def before_resource_delete(self, context: Any, resource: dict[str, Any],
                                resources: list[dict[str, Any]]) -> None:
-        ingest.on_resource_deleted(context, resource)
+        ingest_hooks.on_resource_deleted(context, resource)
 
     # IPackageController: `ext_bbox` on the PostgreSQL search backend
 

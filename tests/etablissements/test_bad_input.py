@@ -17,7 +17,7 @@ def test_malformed_uai_is_a_400_explaining_the_check_letter(app, portal):
 def test_unknown_valid_uai_is_a_404_with_suggestions(app, portal):
     college = portal.college_with_ips()["Identifiant_de_l_etablissement"]
     digits = college[:5] + "99"
-    from ckanext.ecarto.etablissements.uai import check_letter
+    from ckanext.ecarto.core.uai import check_letter
     unknown = digits + check_letter(digits)
     known = {r["Identifiant_de_l_etablissement"] for r in portal.annuaire}
     assert unknown not in known

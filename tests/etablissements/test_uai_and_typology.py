@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ckanext.ecarto.core.uai import check, check_letter
 from ckanext.ecarto.etablissements import identity
-from ckanext.ecarto.etablissements.uai import check, check_letter
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 

@@ -40,7 +40,7 @@ UDATA_CONFIG = {
 def harvest_db(ecarto_db, with_plugins):
     """Empty database with the harvest and ecarto tables, no leftover ingested tables."""
     from ckan.model import meta
-    from ckanext.ecarto.ingest.loader import schema_name
+    from ckanext.ecarto.core.tables import schema_name
 
     with meta.engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema_name()}" CASCADE'))

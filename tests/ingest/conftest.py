@@ -19,7 +19,7 @@ def ingest_db(with_plugins, clean_db, migrate_db_for):
 
     migrate_db_for("activity")
     migrate_db_for("ecarto")
-    from ckanext.ecarto.ingest.loader import schema_name
+    from ckanext.ecarto.core.tables import schema_name
 
     with meta.engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema_name()}" CASCADE'))

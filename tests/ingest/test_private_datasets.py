@@ -11,7 +11,7 @@ from ckan import model
 from ckan.tests import factories, helpers
 from werkzeug.datastructures import FileStorage
 
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.core import access
 from .ingest_helpers import IPS, registry
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "ecarto_db", "ingest_db")

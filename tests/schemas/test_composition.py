@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.schemas import SCHEMAS_DIR, compose
 
-AXES = compose.AXES_ORDER
+AXES = AXIS_IDS
 
 
 def test_dataset_yaml_is_up_to_date():
@@ -52,5 +53,5 @@ def test_table_schema_per_axis(axe):
         assert field["title"] and field["description"]
         assert field["type"] in ("string", "integer", "number", "boolean", "date")
         assert isinstance(field.get("x-aliases", []), list)
-    indicators = compose.indicator_choices(compose._load(f"axes/{axe}.yaml"))
+    indicators = compose.indicator_choices(compose.load_yaml(f"axes/{axe}.yaml"))
     assert indicators and all(c["value"] in names for c in indicators)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import Point, shape
 
-from ckanext.ecarto import territories as t
+from ckanext.ecarto.referentiel import territories as t
 
 
 @pytest.mark.parametrize("level, typed, canonical, name", [

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import ckan.tests.helpers as helpers
-from ckanext.ecarto import territories
+from ckanext.ecarto.referentiel import territories
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 

@@ -18,7 +18,14 @@ from typing import Any, Optional
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS as DCT, FOAF, RDF, RDFS, SKOS
 
+import ckan.plugins.toolkit as tk
+from ckan.model import Package
+
 from ckanext.dcat.profiles.base import CleanedURIRef, RDFProfile
+from ckanext.dcat.utils import resource_uri
+
+from ckanext.ecarto.core.axes import AXIS_LABELS
+from ckanext.ecarto.referentiel import territories
 
 EU_THEME_EDUC = URIRef("http://publications.europa.eu/resource/authority/data-theme/EDUC")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
@@ -30,7 +37,6 @@ CATALOG_DESCRIPTION = ("Catalogue des données ouvertes du numérique éducatif 
 
 
 def _site_url() -> str:
-    import ckan.plugins.toolkit as tk
     return tk.config.get("ckan.site_url", "").rstrip("/")
 
 
@@ -50,7 +56,6 @@ def _license_url(dataset_dict: dict[str, Any]) -> Optional[str]:
     if not license_id:
         return None
     try:
-        from ckan.model import Package
         license_ = Package.get_license_register().get(license_id)
     except Exception:  # pragma: no cover - license register unavailable
         return None
@@ -78,11 +83,10 @@ class EcartoDCATProfile(RDFProfile):
 
         axe = dataset_dict.get("axe")
         if axe:
-            from ckanext.ecarto.logic.validators import AXES
             concept = axis_uri(axe)
             g.add((dataset_ref, DCAT.theme, concept))
             g.add((concept, RDF.type, SKOS.Concept))
-            g.set((concept, SKOS.prefLabel, Literal(AXES.get(axe, axe), lang="fr")))
+            g.set((concept, SKOS.prefLabel, Literal(AXIS_LABELS.get(axe, axe), lang="fr")))
             g.set((concept, SKOS.notation, Literal(axe)))
             g.add((concept, SKOS.inScheme, axes_scheme_uri()))
         g.add((dataset_ref, DCAT.theme, EU_THEME_EDUC))
@@ -111,7 +115,6 @@ class EcartoDCATProfile(RDFProfile):
         g.add((scheme, RDF.type, SKOS.ConceptScheme))
         g.set((scheme, DCT.title, Literal("Axes du numérique éducatif (eCarto)", lang="fr")))
         if not any(g.objects(catalog_ref, DCT.publisher)):
-            import ckan.plugins.toolkit as tk
             publisher = URIRef(_site_url() + "/")
             g.add((catalog_ref, DCT.publisher, publisher))
             g.add((publisher, RDF.type, FOAF.Agent))
@@ -120,7 +123,6 @@ class EcartoDCATProfile(RDFProfile):
     # ----------------------------------------------------------------- helpers
 
     def _territory_label(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
-        from ckanext.ecarto import territories
         for spatial in self.g.objects(dataset_ref, DCT.spatial):
             self.g.add((spatial, RDF.type, DCT.Location))
             self._geometry_node(spatial)
@@ -133,7 +135,6 @@ class EcartoDCATProfile(RDFProfile):
 
     def _download_url(self, resource: dict[str, Any], dataset_ref: URIRef) -> None:
         """Uploaded files: their URL is also the download URL (DCAT-AP recommends it)."""
-        from ckanext.dcat.utils import resource_uri
         url = resource.get("url")
         if not url or resource.get("url_type") != "upload":
             return

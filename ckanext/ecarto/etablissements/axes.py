@@ -9,20 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ckanext.ecarto.core.axes import AXIS_LABELS, INDICATOR_AXES
 from ckanext.ecarto.etablissements.identity import normalise_header
 
-AXES: tuple[tuple[str, str], ...] = (
-    ("connectivite", "Connectivité"),
-    ("equipement", "Équipement"),
-    ("services_ressources", "Services et ressources"),
-    ("experimentations", "Expérimentations"),
-)
+# (id, French label) of the axes that have indicators, in the portal's order.
+AXES: tuple[tuple[str, str], ...] = tuple((axe, AXIS_LABELS[axe]) for axe in INDICATOR_AXES)
 
 TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
 
 # Key columns are how rows join, not indicators.
-_KEY_FIELDS = {"uai", "code_uai", "numero_uai", "identifiant_de_l_etablissement", "code_commune",
-               "commune", "code_insee", "millesime", "annee", "rentree_scolaire", "nom_etablissement"}
+KEY_FIELDS = {"uai", "code_uai", "numero_uai", "identifiant_de_l_etablissement", "code_commune",
+              "commune", "code_insee", "millesime", "annee", "rentree_scolaire", "nom_etablissement"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ def indicators() -> dict[str, tuple[Indicator, ...]]:
         items = []
         for fdef in schema.get("fields", []):
             name = fdef.get("name", "")
-            if normalise_header(name) in _KEY_FIELDS:
+            if normalise_header(name) in KEY_FIELDS:
                 continue
             items.append(Indicator(
                 id=name, axe=axe, label=fdef.get("title") or name, type=fdef.get("type", "string"),

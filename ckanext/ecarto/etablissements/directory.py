@@ -30,18 +30,23 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Iterable, Optional
 
+import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ckanext.ecarto import pgcopy
+from ckanext.ecarto.core import access, tables
+from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import identity
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.ingest.keys import UAI
+from ckanext.ecarto.ingest.report import IngestReport
 
 log = logging.getLogger(__name__)
 
-TABLE = "etablissement_source"
+TABLE = tables.DIRECTORY_TABLE
 
 FIELDS: tuple[str, ...] = (
     "nom", "type", "lycee_kind", "code_nature", "libelle_nature", "type_libelle", "secteur",
@@ -52,18 +57,13 @@ FIELDS: tuple[str, ...] = (
 )
 
 
-def schema_name() -> str:
-    import ckan.plugins.toolkit as tk
-    return tk.config.get("ckanext.ecarto.ingest_schema") or "ecarto_data"
-
-
 def table_name() -> str:
-    return f'"{schema_name()}".{TABLE}'
+    return tables.qualified(TABLE)
 
 
 def ensure_table(conn: Connection) -> None:
     """Create the directory table and its indexes when missing (idempotent)."""
-    schema = schema_name()
+    schema = tables.schema_name()
     conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     conn.execute(sa.text(f"""
         CREATE TABLE IF NOT EXISTS {table_name()} (
@@ -209,8 +209,105 @@ def remove_resource(conn: Connection, resource_id: str) -> None:
     conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
 
 
+def exists(conn: Connection) -> bool:
+    """Whether the directory table exists (created by the first load of a directory)."""
+    return bool(conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table_name()}).scalar())
+
+
+def resource_ids(conn: Connection) -> set[str]:
+    """The resources the directory has rows of (the table must exist)."""
+    return {r[0] for r in conn.execute(sa.text(f"SELECT DISTINCT resource_id FROM {table_name()}"))}
+
+
+def known_uais(conn: Connection, uais: list[str], reader: access.Reader) -> set[str]:
+    """The UAIs of `uais` the directory knows from datasets `reader` may read (empty when there
+    is no directory yet)."""
+    if not exists(conn):
+        return set()
+    known: set[str] = set()
+    sql = sa.text(f"""
+        SELECT DISTINCT s.uai FROM {table_name()} s JOIN package p ON p.id = s.package_id
+        WHERE s.uai = ANY(CAST(:uais AS text[])) AND {access.readable_packages_sql('p')}""")
+    for start in range(0, len(uais), 20_000):
+        part = uais[start:start + 20_000]
+        known.update(r[0] for r in conn.execute(sql, {"uais": part, **access.reader_params(reader)}))
+    return known
+
+
+def named_uais_of(conn: Connection, data_table: str, reader: access.Reader, limit: int = 10) -> list[dict[str, Any]]:
+    """(uai, nom, first_row) of the UAIs of an ingested table (`data_table`, qualified) the
+    directory knows, in file order: the name is the best identity of the UAI (trusted directories
+    first), never one taken from another publisher's directory-like file."""
+    if not exists(conn):
+        return []
+    trusted, trust_params = trusted_sql(conn, "p")
+    sql = sa.text(f"""
+        WITH keys AS (
+            SELECT _key AS uai, min(_row) AS first_row FROM {data_table}
+            GROUP BY _key),
+        best AS (
+            SELECT DISTINCT ON (s.uai) s.uai, s.nom
+            FROM {table_name()} s JOIN package p ON p.id = s.package_id
+            WHERE s.uai IN (SELECT uai FROM keys) AND {access.readable_packages_sql('p')}
+            ORDER BY s.uai, {best_order(trusted)})
+        SELECT k.uai, b.nom, k.first_row FROM keys k JOIN best b ON b.uai = k.uai
+        ORDER BY k.first_row LIMIT :limit""")
+    params = {"limit": limit, **access.reader_params(reader), **trust_params}
+    return [dict(r) for r in conn.execute(sql, params).mappings()]
+
+
+def public_directories(conn: Connection) -> list[dict[str, Any]]:
+    """The public datasets the directory's rows come from: (name, title, millesime, n rows)."""
+    if not exists(conn):
+        return []
+    sql = sa.text(f"""
+        SELECT p.name, p.title, s.millesime, count(*) AS n
+        FROM {table_name()} s JOIN package p ON p.id = s.package_id
+        WHERE {access.readable_packages_sql('p')}
+        GROUP BY p.name, p.title, s.millesime ORDER BY p.title""")
+    return [dict(r) for r in conn.execute(sql, access.reader_params(access.ANONYMOUS)).mappings()]
+
+
+# --------------------------------------------------------------------------- ingestion events
+
+def on_resource_loaded(sender: str, *, connection: Connection, report: IngestReport, **_payload: Any) -> None:
+    """Subscriber of ``ecarto_resource_loaded`` (ingest/events.py, wired in plugin.py): the rows
+    of the loaded resource are rebuilt in the load's transaction (removed when the resource is
+    not UAI-keyed any more). A failure is reported in the load's warnings and does not cost it."""
+    started = time.monotonic()
+    try:
+        _follow_load(connection, report)
+    finally:
+        report.directory_seconds = time.monotonic() - started
+
+
+def _follow_load(conn: Connection, report: IngestReport) -> None:
+    if report.key_kind != UAI:
+        savepoint = conn.begin_nested()
+        try:
+            remove_resource(conn, report.resource_id)
+            savepoint.commit()
+        except Exception:  # noqa: BLE001 - derived rows, the load is kept
+            savepoint.rollback()
+        return
+    savepoint = conn.begin_nested()
+    try:
+        report.directory_rows = rebuild_for_resource(
+            conn, resource_id=report.resource_id, package_id=report.package_id,
+            data_table=report.table_name or "", columns=report.columns, millesime=report.millesime)
+        savepoint.commit()
+    except Exception as exc:  # noqa: BLE001 - reported, load kept
+        savepoint.rollback()
+        log.exception("Annuaire non reconstruit pour %s", report.resource_id)
+        report.warnings.append(_("annuaire des établissements non mis à jour : {error}").format(error=exc))
+
+
+def on_resource_removed(sender: str, *, connection: Connection, **_payload: Any) -> None:
+    """Subscriber of ``ecarto_resource_removed``: the resource's rows go with its table."""
+    remove_resource(connection, sender)
+
+
 def _config_list(key: str, default: tuple[str, ...] = ()) -> list[str]:
-    import ckan.plugins.toolkit as tk
     value = tk.config.get(key, None)
     if value is None:
         return list(default)

@@ -8,8 +8,9 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ckanext.ecarto.core import access
 from ckanext.ecarto.etablissements import directory
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.etablissements.identity import departement_insee
 
 
 @dataclass
@@ -31,10 +32,6 @@ class Results:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def directory_exists(conn: Connection) -> bool:
-    return conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": directory.table_name()}).scalar() is not None
-
-
 def _terms(q: str) -> list[str]:
     return [t for t in directory.search_text(q).split() if t][:8]
 
@@ -52,7 +49,6 @@ def _where(query: Query) -> tuple[str, dict[str, Any]]:
             clauses.append(f"b.{column} = :{name}")
             params[name] = value
     if query.departement:
-        from ckanext.ecarto.etablissements.identity import departement_insee
         clauses.append("b.departement_code = :departement")
         params["departement"] = departement_insee(query.departement)
     return " AND ".join(clauses), params
@@ -75,7 +71,7 @@ def _best_cte(conn: Connection) -> tuple[str, dict[str, Any]]:
 
 
 def search(conn: Connection, query: Query, reader: access.Reader) -> Results:
-    if not directory_exists(conn):
+    if not directory.exists(conn):
         return Results(count=0)
     where, params = _where(query)
     best, trust_params = _best_cte(conn)
@@ -97,7 +93,7 @@ def search(conn: Connection, query: Query, reader: access.Reader) -> Results:
 
 def suggestions(conn: Connection, uai: str, reader: access.Reader, limit: int = 5) -> list[dict[str, Any]]:
     """Known establishments whose UAI is close to an unknown one (same first 5 digits)."""
-    if not directory_exists(conn) or len(uai) < 5:
+    if not directory.exists(conn) or len(uai) < 5:
         return []
     best, trust_params = _best_cte(conn)
     sql = sa.text(f"WITH {best} SELECT b.uai, b.nom, b.commune_nom FROM best b "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Iterable, Mapping, Optional
+from urllib.parse import urlsplit
 
 # identity field -> normalised headers that carry it, in order of preference
 IDENTITY_ALIASES: dict[str, tuple[str, ...]] = {
@@ -176,7 +177,6 @@ def web_url(value: Optional[str]) -> Optional[str]:
     ``data:`` or ``file:`` value, a protocol-relative ``//host``, or a value holding spaces,
     control characters or backslashes (read differently by browsers) is shown as text, never
     as a link."""
-    from urllib.parse import urlsplit
 
     text = (value or "").strip()
     if not text or len(text) > 2000 or _CONTROL.search(text):

@@ -28,15 +28,14 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ckanext.ecarto.core import access
+from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements import directory, references
 from ckanext.ecarto.etablissements.identity import TYPES, SECTION_COLUMNS, web_url
-from ckanext.ecarto.logic import access
-from ckanext.ecarto.translation import _
+from ckanext.ecarto.ingest import registry
 
 log = logging.getLogger(__name__)
-
-REGISTRY = "ecarto_ingested_resource"
 
 T = TypeVar("T")
 
@@ -53,27 +52,9 @@ def plain(value: Any) -> Any:
 
 
 def readable_resources(conn: Connection, reader: access.Reader, key_kind: str) -> list[dict[str, Any]]:
-    """Ingested resources of readable datasets keyed on `key_kind` (`uai` or `commune`)."""
-    sql = sa.text(f"""
-        SELECT r.resource_id, r.package_id, r.table_name, r.key_column, r.millesime, r.columns,
-               p.name AS package_name, p.title AS package_title,
-               res.name AS resource_name, res.url AS resource_url,
-               p.extras ->> 'axe' AS axe,
-               g.title AS organization_title
-        FROM {REGISTRY} r
-        JOIN package p ON p.id = r.package_id
-        JOIN resource res ON res.id = r.resource_id AND res.state = 'active'
-        LEFT JOIN "group" g ON g.id = p.owner_org
-        WHERE r.key_kind = :kind AND r.status = 'ok' AND {access.readable_packages_sql('p')}
-        ORDER BY r.millesime DESC NULLS LAST, p.title""")
-    rows = conn.execute(sql, {"kind": key_kind, **access.reader_params(reader)}).mappings()
-    result = []
-    for row in rows:
-        item = dict(row)
-        if isinstance(item["columns"], str):
-            item["columns"] = json.loads(item["columns"])
-        result.append(item)
-    return result
+    """Ingested resources of readable datasets keyed on `key_kind` (`uai` or `commune`), from
+    the registry's owner (``ingest/registry.py``)."""
+    return registry.readable_resources(conn, reader, key_kind)
 
 
 def _source(res: dict[str, Any]) -> dict[str, Any]:

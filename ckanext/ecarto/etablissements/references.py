@@ -12,8 +12,9 @@ from typing import Any, Callable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ckanext.ecarto.core import access
 from ckanext.ecarto.etablissements import directory
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.ingest import registry
 
 LEVELS: tuple[tuple[str, str, str], ...] = (
     # level, directory column, label
@@ -31,9 +32,9 @@ _CACHE_MAX = 2000
 def data_version(conn: Connection) -> tuple[Any, ...]:
     """Changes whenever an ingestion or any dataset (visibility included) changes: cached
     aggregates of an older version are never served."""
-    return tuple(conn.execute(sa.text(
-        "SELECT (SELECT max(loaded_at) FROM ecarto_ingested_resource), "
-        "(SELECT max(metadata_modified) FROM package), (SELECT count(*) FROM package)")).one())
+    packages = tuple(conn.execute(sa.text(
+        "SELECT (SELECT max(metadata_modified) FROM package), (SELECT count(*) FROM package)")).one())
+    return (registry.last_loaded_at(conn),) + packages
 
 
 # A text value PostgreSQL can read as a double precision without error (no exponent, bounded

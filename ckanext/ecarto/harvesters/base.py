@@ -48,6 +48,7 @@ from ckanext.harvest.model import (HarvestGatherError, HarvestJob, HarvestObject
                                    HarvestObjectExtra)
 
 from ckanext.ecarto import ingest
+from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.harvesters import clock
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient, HttpSettings
 
@@ -72,7 +73,6 @@ COMMON_OPTIONS = {
     "grace_days": (float, "ckanext.ecarto.harvest.grace_days", 7),
     "max_download_mb": (float, "ckanext.ecarto.harvest.max_download_mb", 500),
 }
-AXES = ("etablissements", "connectivite", "equipement", "services_ressources", "experimentations")
 
 
 class RecordError(Exception):
@@ -272,9 +272,9 @@ class EcartoHarvester(HarvesterBase):
         for key in ("force_all", "private"):
             if key in parsed and not isinstance(parsed[key], bool):
                 raise ValueError(tk._("« {key} » doit valoir true ou false.").format(key=key))
-        if parsed.get("axe") is not None and parsed["axe"] not in AXES:
+        if parsed.get("axe") is not None and parsed["axe"] not in AXIS_IDS:
             raise ValueError(tk._("Axe inconnu : « {axe} ». Axes possibles : {axes}.").format(
-                axe=parsed["axe"], axes=", ".join(AXES)))
+                axe=parsed["axe"], axes=", ".join(AXIS_IDS)))
         self.check_config(parsed)
         return parsed
 

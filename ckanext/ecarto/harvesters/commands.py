@@ -11,6 +11,7 @@ import click
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto.harvesters.run import RunError, run_source
 from ckanext.ecarto.ingest.commands import request_context
 
 SOURCE_TYPES = ("ecarto_ods", "ecarto_udata", "ckan")
@@ -33,8 +34,6 @@ def harvest(source: str, force: bool) -> None:
     """Moissonne la source SOURCE (identifiant ou nom) dans ce processus : liste les jeux de la
     source, importe ceux qui ont changé, archive ceux disparus depuis plus que le délai de grâce,
     puis affiche le bilan et chaque erreur."""
-    from ckanext.ecarto.harvesters.run import RunError, run_source
-
     click.echo(tk._("Moissonnage de « {source} »…").format(source=source))
     try:
         with request_context():

@@ -9,7 +9,8 @@ import unicodedata
 from html.parser import HTMLParser
 from typing import Any, Iterable, Optional
 
-from ckanext.ecarto import territories
+from ckanext.ecarto.core.axes import FREQUENCY_BASE
+from ckanext.ecarto.referentiel import territories
 
 DEFAULT_LICENSE = "etalab-2.0"
 UNKNOWN_LICENSE = "notspecified"
@@ -26,7 +27,8 @@ UDATA_LICENSES: dict[str, str] = {
 }
 
 
-def _plain(text: Any) -> str:
+def plain_text(text: Any) -> str:
+    """Lower-case ASCII words, for comparing names and titles (accents and punctuation dropped)."""
     text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode().lower()
     return " ".join(re.sub(r"[^a-z0-9.]+", " ", text).split())
 
@@ -36,7 +38,7 @@ def license_id(value: Any, url: Any = None) -> Optional[str]:
     raw = str(value or "").strip()
     if raw.lower() in UDATA_LICENSES:
         return UDATA_LICENSES[raw.lower()]
-    text = f"{_plain(raw)} {_plain(url)}"
+    text = f"{plain_text(raw)} {plain_text(url)}"
     if not text.strip():
         return None
     if "odbl" in text or "open database" in text:
@@ -58,9 +60,8 @@ def license_id(value: Any, url: Any = None) -> Optional[str]:
 
 # --------------------------------------------------------------------------- frequency
 
-FREQUENCY_BASE = "http://publications.europa.eu/resource/authority/frequency/"
 
-# udata frequencies -> the portal's vocabulary (logic/validators.FREQUENCIES). When the portal has
+# udata frequencies -> the portal's vocabulary (core/axes.FREQUENCIES). When the portal has
 # no exact code, the closest one that is NOT more frequent than the source is chosen, so that the
 # portal never promises fresher data than the producer does.
 UDATA_FREQUENCIES: dict[str, str] = {
@@ -96,7 +97,7 @@ def frequency(value: Any) -> Optional[str]:
     key = re.sub(r"[^a-z]", "", raw.lower())
     if key in UDATA_FREQUENCIES:
         return FREQUENCY_BASE + UDATA_FREQUENCIES[key]
-    plain = _plain(raw)
+    plain = plain_text(raw)
     if plain in FRENCH_FREQUENCIES:
         return FREQUENCY_BASE + FRENCH_FREQUENCIES[plain]
     return None
@@ -170,10 +171,10 @@ def territory_from_names(names: Iterable[Any]) -> Optional[tuple[str, str]]:
     """Opendatasoft `territory` metadata (names such as « France », « Occitanie »)."""
     found: list[territories.Territory] = []
     for name in names or []:
-        plain = _plain(name)
+        plain = plain_text(name)
         if plain in ("france", "france entiere", "national"):
             return (territories.FRANCE, "")
-        matches = [t for t in territories.search(str(name), limit=5) if _plain(t.name) == plain]
+        matches = [t for t in territories.search(str(name), limit=5) if plain_text(t.name) == plain]
         if matches:
             found.append(matches[0])
     return _common(found) if found else None

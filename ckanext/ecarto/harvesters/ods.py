@@ -33,8 +33,9 @@ from urllib.parse import urlencode
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.harvesters import etic, mapping
-from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
+from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote,
                                             apply_rule, unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
@@ -59,7 +60,7 @@ def portal_base(url: str) -> str:
 
 
 def _norm(text: Any) -> str:
-    return mapping._plain(text)
+    return mapping.plain_text(text)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -96,9 +97,9 @@ class EcartoOdsHarvester(EcartoHarvester):
                 raise ValueError(tk._("Règle {n} de « datasets » : précisez « id », « keyword », « publisher » "
                                       "ou « theme ».").format(n=n))
             axe = rule.get("axe") or config.get("axe")
-            if axe not in AXES:
+            if axe not in AXIS_IDS:
                 raise ValueError(tk._("Règle {n} de « datasets » : axe manquant ou inconnu (« {axe} ») ; axes "
-                                      "possibles : {axes}.").format(n=n, axe=axe, axes=", ".join(AXES)))
+                                      "possibles : {axes}.").format(n=n, axe=axe, axes=", ".join(AXIS_IDS)))
 
     @staticmethod
     def rules(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,7 +206,7 @@ class EcartoOdsHarvester(EcartoHarvester):
         metas = (record.get("metas") or {}).get("default") or {}
         dcat = (record.get("metas") or {}).get("dcat") or {}
         axe = rule.get("axe")
-        if axe not in AXES:
+        if axe not in AXIS_IDS:
             raise RecordError(tk._("aucun axe pour ce jeu : ajoutez « axe » à sa règle dans la configuration."))
         license_id = mapping.license_id(metas.get("license"), metas.get("license_url"))
         pkg: dict[str, Any] = {

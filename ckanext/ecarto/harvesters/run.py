@@ -17,6 +17,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ckanext.harvest import queue
+from ckanext.harvest.logic import HarvestJobExists
 from ckanext.harvest.model import (HarvestGatherError, HarvestJob, HarvestObject, HarvestObjectError,
                                    HarvestSource)
 
@@ -56,7 +57,6 @@ def _context() -> dict[str, Any]:
 
 
 def _job_for(context: dict[str, Any], source_id: str) -> HarvestJob:
-    from ckanext.harvest.logic import HarvestJobExists
     try:
         job = tk.get_action("harvest_job_create")(context, {"source_id": source_id, "run": False})
         return HarvestJob.get(job["id"])

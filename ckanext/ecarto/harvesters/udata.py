@@ -35,8 +35,9 @@ from urllib.parse import quote, urljoin, urlparse
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.harvesters import mapping
-from ckanext.ecarto.harvesters.base import (AXES, DataFile, EcartoHarvester, Listing, RecordError, Remote,
+from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote,
                                             apply_rule, unknown_keys_message)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
@@ -86,9 +87,9 @@ class EcartoUdataHarvester(EcartoHarvester):
             unknown = set(rule) - RULE_KEYS
             if unknown:
                 raise ValueError(unknown_keys_message(n, "rules", unknown, RULE_KEYS))
-            if rule.get("axe") is not None and rule["axe"] not in AXES:
+            if rule.get("axe") is not None and rule["axe"] not in AXIS_IDS:
                 raise ValueError(tk._("Règle {n} de « rules » : axe inconnu « {axe} » ; axes possibles : "
-                                      "{axes}.").format(n=n, axe=rule["axe"], axes=", ".join(AXES)))
+                                      "{axes}.").format(n=n, axe=rule["axe"], axes=", ".join(AXIS_IDS)))
         if "page_size" in config and (not isinstance(config["page_size"], int) or not 1 <= config["page_size"] <= 1000):
             raise ValueError(tk._("« page_size » doit être un entier entre 1 et 1000 (data.gouv.fr échoue "
                                   "au-delà)."))
@@ -96,7 +97,7 @@ class EcartoUdataHarvester(EcartoHarvester):
     def rule_for(self, config: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
         org = dataset.get("organization") or {}
         tags = {str(t).lower() for t in dataset.get("tags") or []}
-        title = mapping._plain(dataset.get("title"))
+        title = mapping.plain_text(dataset.get("title"))
         for rule in _list(config.get("rules")):
             if rule.get("id") and rule["id"] not in (dataset.get("id"), dataset.get("slug")):
                 continue
@@ -104,7 +105,7 @@ class EcartoUdataHarvester(EcartoHarvester):
                 continue
             if rule.get("tag") and str(rule["tag"]).lower() not in tags:
                 continue
-            if rule.get("title") and mapping._plain(rule["title"]) not in title:
+            if rule.get("title") and mapping.plain_text(rule["title"]) not in title:
                 continue
             if not any(rule.get(k) for k in SELECTORS):
                 continue
@@ -214,7 +215,7 @@ class EcartoUdataHarvester(EcartoHarvester):
     def package_dict(self, remote: Remote, config: dict[str, Any], base_url: str) -> dict[str, Any]:
         record, rule = remote.record, remote.rule
         axe = rule.get("axe")
-        if axe not in AXES:
+        if axe not in AXIS_IDS:
             raise RecordError(tk._("aucun axe pour ce jeu : ajoutez « axe » à la configuration de la source, ou "
                                    "une règle (« rules ») qui le sélectionne."))
         org = record.get("organization") or {}

@@ -8,233 +8,28 @@ Python API (the contract the pages, harvesters and CLI rely on):
 - ``drop_resource(resource_id)``: drop the table and its registry row;
 - ``on_resource_changed`` / ``on_resource_deleted``: what the plugin's IResourceController hooks
   delegate to (synchronous for small uploads, a background job otherwise).
+
+Where it lives: ``api`` (resources: load, drop, job), ``hooks`` (the resource hooks), ``loader``
+(one file into one table), ``registry`` (every query on the registry table), ``events`` (what
+ingestion announces: the directory and the aggregates subscribe in plugin.py). This module only
+re-exports.
 """
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
-from typing import Any, Optional
-
-from ckanext.ecarto.ingest.loader import (  # noqa: F401 - re-exported API
-    REGISTRY, IngestReport, drop_table, file_sha256, ingest_file, record_failure, schema_name, status,
-    table_basename,
+from ckanext.ecarto.ingest.api import (
+    TABULAR_EXTENSIONS, TABULAR_FORMATS, download, drop_resource, ingest_job, ingest_resource, is_tabular,
+    local_copy, wants_ingestion,
 )
-from ckanext.ecarto.ingest.reader import ReadError, Table, TableFormat, read_table  # noqa: F401
-from ckanext.ecarto.translation import _
+from ckanext.ecarto.ingest.hooks import SKIP_FLAG, on_resource_changed, on_resource_deleted, sync_limit
+from ckanext.ecarto.ingest.loader import (
+    REGISTRY, drop_table, file_sha256, ingest_file, record_failure, status, table_basename,
+)
+from ckanext.ecarto.ingest.reader import ReadError, Table, TableFormat, read_table
+from ckanext.ecarto.ingest.report import IngestReport
 
 __all__ = [
-    "IngestReport", "ReadError", "REGISTRY", "Table", "TableFormat", "drop_resource", "file_sha256",
-    "ingest_file", "ingest_job", "ingest_resource", "local_copy", "on_resource_changed",
-    "on_resource_deleted", "read_table", "schema_name", "status", "table_basename",
+    "IngestReport", "ReadError", "REGISTRY", "SKIP_FLAG", "TABULAR_EXTENSIONS", "TABULAR_FORMATS", "Table",
+    "TableFormat", "download", "drop_resource", "drop_table", "file_sha256", "ingest_file", "ingest_job",
+    "ingest_resource", "is_tabular", "local_copy", "on_resource_changed", "on_resource_deleted", "read_table",
+    "record_failure", "status", "sync_limit", "table_basename", "wants_ingestion",
 ]
-
-log = logging.getLogger(__name__)
-
-TABULAR_FORMATS = frozenset({"csv", "tsv", "txt", "text/csv", "xlsx", "xls", "json", "jsonl", "ndjson"})
-TABULAR_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".csv.gz", ".json.gz")
-SKIP_FLAG = "ecarto_skip_ingest"
-
-
-def _tk() -> Any:
-    import ckan.plugins.toolkit as tk
-    return tk
-
-
-def _resource(resource_id: str) -> dict[str, Any]:
-    tk = _tk()
-    return tk.get_action("resource_show")({"ignore_auth": True}, {"id": resource_id})
-
-
-def _package_millesime(package_id: str) -> Optional[str]:
-    import ckan.model as model
-    package = model.Package.get(package_id)
-    if package is None:
-        return None
-    value = package.extras.get("millesime")
-    return value or None
-
-
-def is_tabular(resource: dict[str, Any]) -> bool:
-    fmt = (resource.get("format") or "").strip().lower().lstrip(".")
-    url = (resource.get("url") or "").split("?")[0].lower()
-    return fmt in TABULAR_FORMATS or url.endswith(TABULAR_EXTENSIONS)
-
-
-def wants_ingestion(resource: dict[str, Any]) -> bool:
-    """A tabular file, or a resource whose key column is declared."""
-    if resource.get("uai_column") or resource.get("commune_column"):
-        return True
-    return is_tabular(resource)
-
-
-def local_copy(resource: dict[str, Any]) -> tuple[Optional[str], bool]:
-    """(path, temporary) of an uploaded resource's file, (None, False) for a link or a missing
-    file. A `temporary` path must be removed by the caller.
-
-    CKAN 2.12 keeps uploads either with the legacy uploader (an absolute path) or in a
-    file-keeper storage (a location inside the storage): both are resolved; a storage that is not
-    on the local disk is copied to a temporary file."""
-    if resource.get("url_type") != "upload":
-        return None, False
-    from ckan.lib import uploader as ckan_uploader
-    upload = ckan_uploader.get_resource_uploader(dict(resource))
-    location = upload.get_path(resource["id"])
-    storage = getattr(upload, "storage", None)
-    if storage is None:
-        return (location, False) if location and os.path.exists(location) else (None, False)
-    try:
-        full = storage.full_path(location)
-        if os.path.isabs(full) and os.path.exists(full):
-            return full, False
-    except Exception:  # noqa: BLE001 - not a local storage
-        pass
-    from ckan.lib import files
-    fd, target = tempfile.mkstemp(prefix="ecarto-ingest-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for block in storage.stream(files.FileData(location)):
-                out.write(block)
-    except Exception:  # noqa: BLE001 - missing file
-        os.unlink(target)
-        return None, False
-    return target, True
-
-
-def _download(url: str) -> str:
-    """Fetch a linked file to a temporary path (size-limited like CKAN uploads; public addresses
-    only, see remote.py)."""
-    from ckanext.ecarto import remote
-
-    tk = _tk()
-    limit = int(tk.config.get("ckan.max_resource_size") or 10) * 1024 * 1024
-    fd, path = tempfile.mkstemp(prefix="ecarto-ingest-", suffix=os.path.splitext(url.split("?")[0])[1])
-    size = 0
-    try:
-        with remote.open_url(url) as response, os.fdopen(fd, "wb") as out:
-            for block in response.iter_content(1 << 20):
-                size += len(block)
-                if size > limit:
-                    raise ReadError(_("Fichier distant trop volumineux (plus de {size} Mo).").format(
-                        size=limit // (1024 * 1024)), code="download")
-                out.write(block)
-    except remote.RemoteError as exc:
-        os.unlink(path)
-        raise ReadError(str(exc), code="download", detail=repr(exc)) from exc
-    except Exception:
-        os.unlink(path)
-        raise
-    return path
-
-
-def ingest_resource(resource_id: str, path: Optional[str] = None, *, force: bool = False,
-                    progress: Any = None) -> IngestReport:
-    """Load a resource's file into PostgreSQL and record it in the registry.
-
-    The file is ``path`` when given, else the uploaded file in CKAN's storage, else the
-    resource's URL (downloaded). Never raises for bad files: see the report's ``status``.
-    """
-    resource = _resource(resource_id)
-    package_id = resource["package_id"]
-    millesime = resource.get("millesime") or _package_millesime(package_id)
-    temporary = None
-    if path is None:
-        path, is_temp = local_copy(resource)
-        temporary = path if is_temp else None
-    if path is None:
-        url = resource.get("url") or ""
-        if resource.get("url_type") == "upload" or not url.startswith(("http://", "https://")):
-            return record_failure(resource_id, package_id, _(
-                "Le fichier de la ressource est introuvable (ni fichier déposé ni URL téléchargeable)."),
-                "missing")
-        try:
-            temporary = path = _download(url)
-        except ReadError as exc:
-            log.info("Téléchargement de %s refusé : %s", resource_id, exc)
-            return record_failure(resource_id, package_id, str(exc), exc.code, exc.detail)
-    try:
-        return ingest_file(
-            path, resource_id=resource_id, package_id=package_id,
-            uai_column=resource.get("uai_column") or None,
-            commune_column=resource.get("commune_column") or None,
-            millesime=millesime, data_dictionary=resource.get("data_dictionary") or None,
-            force=force, progress=progress,
-        )
-    finally:
-        if temporary:
-            os.unlink(temporary)
-
-
-def drop_resource(resource_id: str) -> bool:
-    """Drop the table and registry row of a resource (True when something existed)."""
-    return drop_table(resource_id)
-
-
-def ingest_job(resource_id: str, force: bool = False) -> dict[str, Any]:
-    """Background job (``ckan jobs worker``) for large or remote files."""
-    report = ingest_resource(resource_id, force=force)
-    log.info("Ingestion de %s : %s", resource_id, report.message)
-    return report.as_dict()
-
-
-def _sync_limit() -> int:
-    return int(_tk().config.get("ckanext.ecarto.ingest_sync_max_bytes") or 20 * 1024 * 1024)
-
-
-def on_resource_changed(context: dict[str, Any], resource: dict[str, Any]) -> Optional[IngestReport]:
-    """IResourceController after create/update: ingest a tabular file (sync when small).
-
-    Never fails the request that saved the resource: problems are logged and, for bad files,
-    written to the registry (see ``ecarto_ingest_status``)."""
-    if context.get(SKIP_FLAG):
-        return None
-    try:
-        return _on_resource_changed(resource)
-    except Exception as exc:  # noqa: BLE001
-        log.exception("Ingestion de la ressource %s impossible", resource.get("id"))
-        _record_unexpected(resource, exc)
-        return None
-
-
-def _record_unexpected(resource: dict[str, Any], exc: Exception) -> None:
-    """Say in the ingestion status that something went wrong (best effort: the request that
-    saved the resource must not fail)."""
-    if not resource.get("id") or not resource.get("package_id"):
-        return
-    try:
-        record_failure(resource["id"], resource["package_id"],
-                       _("Erreur inattendue pendant le chargement."), "internal", f"{type(exc).__name__}: {exc}")
-    except Exception:  # noqa: BLE001
-        log.exception("Échec du chargement de %s non enregistré", resource.get("id"))
-
-
-def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:
-    if not wants_ingestion(resource):
-        if status(resource["id"]) is not None:
-            drop_resource(resource["id"])
-        return None
-    path, temporary = local_copy(resource)
-    try:
-        if path is not None and os.path.getsize(path) <= _sync_limit():
-            report = ingest_resource(resource["id"], path)
-            log.info("Ingestion de %s : %s", resource["id"], report.message)
-            return report
-    finally:
-        if temporary and path:
-            os.unlink(path)
-    if path is None and not (resource.get("url") or "").startswith(("http://", "https://")):
-        return None
-    title = _("eCarto : chargement de {resource}").format(resource=resource["id"])
-    _tk().enqueue_job(ingest_job, [resource["id"]], title=title, rq_kwargs={"timeout": 3600})
-    return None
-
-
-def on_resource_deleted(context: dict[str, Any], resource: dict[str, Any]) -> None:
-    """IResourceController before delete: drop the resource's table."""
-    resource_id = resource.get("id")
-    if not resource_id:
-        return
-    try:
-        drop_resource(resource_id)
-    except Exception:  # noqa: BLE001 - deleting the resource must still work
-        log.exception("Table de la ressource %s non supprimée", resource_id)

@@ -17,6 +17,7 @@ guessed from the first rows only. Rules (on the non-missing values of a column):
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
-from ckanext.ecarto.translation import _
+from ckanext.ecarto.core.translation import _
 
 TYPES = ("string", "integer", "number", "boolean", "date")
 
@@ -203,8 +204,6 @@ def cast_sql(column: str, kind: str, profile: ColumnProfile) -> str:
 def dictionary_entries(data_dictionary: Any) -> dict[str, dict[str, Any]]:
     """The publisher's data dictionary (list of {column, label, type, unit, indicator}, or its
     JSON text), by source column and by normalised column name."""
-    import json
-
     if isinstance(data_dictionary, str):
         try:
             data_dictionary = json.loads(data_dictionary) if data_dictionary.strip() else []

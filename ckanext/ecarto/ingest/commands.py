@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import click
 
+from ckanext.ecarto import ingest
+from ckanext.ecarto.core.axes import AXIS_IDS
+from ckanext.ecarto.core.translation import _
+from ckanext.ecarto.ingest import publish
 from ckanext.ecarto.ingest.loader import IngestReport
-from ckanext.ecarto.translation import _
-
-AXES = ("etablissements", "connectivite", "equipement", "services_ressources", "experimentations")
+from ckanext.ecarto.territoires import aggregates
 
 
 def _n(value: int) -> str:
@@ -78,7 +82,7 @@ def _print_rejects(report: Optional[IngestReport], limit: int = 5) -> None:
 @click.command("load", short_help="Publie un fichier CSV/JSON/XLSX comme ressource et le charge en base.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", required=True, help="Nom (URL) du jeu de données, créé s'il n'existe pas.")
-@click.option("--axe", required=True, type=click.Choice(AXES), help="Axe eCarto du jeu de données.")
+@click.option("--axe", required=True, type=click.Choice(AXIS_IDS), help="Axe eCarto du jeu de données.")
 @click.option("--organization", help="Organisation productrice (créée si elle n'existe pas).")
 @click.option("--millesime", help="Millésime : année (2024) ou année scolaire (2023-2024).")
 @click.option("--title", help="Titre du jeu de données (à la création ou pour le modifier).")
@@ -94,10 +98,6 @@ def load(path: str, dataset: str, axe: str, organization: Optional[str], millesi
          force: bool) -> None:
     """Publie PATH comme ressource du jeu de données --dataset et la charge en base (clé UAI ou
     code commune), en affichant les lignes chargées et rejetées."""
-    import os
-
-    from ckanext.ecarto.ingest import publish
-
     started = time.monotonic()
     try:
         with request_context(), _progress_bar(os.path.basename(path), os.path.getsize(path)) as progress:
@@ -129,10 +129,6 @@ def load(path: str, dataset: str, axe: str, organization: Optional[str], millesi
 def load_sample(folder: Optional[str], force: bool) -> None:
     """Crée les organisations et jeux de données du manifeste, publie chaque fichier et le charge
     en base. Idempotent : un fichier inchangé n'est ni republié ni rechargé."""
-    from pathlib import Path
-
-    from ckanext.ecarto.ingest import publish
-
     started = time.monotonic()
     try:
         with request_context():
@@ -166,8 +162,6 @@ def load_sample(folder: Optional[str], force: bool) -> None:
 
 def _refresh_territory_aggregates() -> None:
     """Territory pages read precomputed aggregates: build them now rather than on the first visit."""
-    from ckanext.ecarto.territoires import aggregates
-
     started = time.monotonic()
     with request_context():
         aggregates.refresh()
@@ -179,8 +173,6 @@ def _refresh_territory_aggregates() -> None:
 @click.option("--force", is_flag=True, help="Recharger même si le fichier est inchangé.")
 def ingest_command(resource_id: str, force: bool) -> None:
     """Charge en base le fichier de la ressource RESOURCE_ID (déposé ou lien)."""
-    from ckanext.ecarto import ingest
-
     with request_context():
         report = ingest.ingest_resource(resource_id, force=force)
     click.echo(_report_line(report))

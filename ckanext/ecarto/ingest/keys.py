@@ -16,8 +16,9 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
+from ckanext.ecarto.core.translation import _
+from ckanext.ecarto.core.uai import check
 from ckanext.ecarto.ingest.coltypes import normalise_header
-from ckanext.ecarto.translation import _
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _UAI_SHAPE = re.compile(r"^[0-9]{7}[A-Z]$")
@@ -92,7 +93,6 @@ def valid_commune(values: pd.Series) -> np.ndarray:
 def uai_reason(value: Optional[str]) -> str:
     if not isinstance(value, str) or not value:
         return _("UAI manquant.")
-    from ckanext.ecarto.etablissements.uai import check
     return check(value).message or _("UAI {uai} invalide.").format(uai=value)
 
 

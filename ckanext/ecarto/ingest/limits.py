@@ -20,6 +20,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+import ckan.plugins.toolkit as tk
+import numpy as np
+
+from ckanext.ecarto.core.translation import _
+
 PG_MAX_COLUMNS = 1600
 # The loader's technical columns (see loader.ingest_file: CREATE TABLE … (_key, _row, …)).
 TECHNICAL_COLUMNS = ("_key", "_row")
@@ -44,7 +49,6 @@ WIDE_ROW_COLUMNS = 300
 
 def _setting(key: str, default: int) -> int:
     try:
-        import ckan.plugins.toolkit as tk
         value = tk.config.get(key)
     except Exception:  # noqa: BLE001 - outside a CKAN app (scripts, bench)
         value = None
@@ -111,8 +115,6 @@ def text_row_bytes(value_lengths: Iterable[int], key_bytes: int = 10) -> int:
 def row_bytes_lower_bound(frame: Any, key_bytes: int = 10) -> Any:
     """Per row of a frame of text values (None: missing), the least bytes the row takes in the
     all-text staging table (a numpy array); character counts stand for UTF-8 lengths."""
-    import numpy as np
-
     total = np.full(len(frame), PG_ROW_HEADER_BYTES + key_bytes + 4, dtype=np.int64)
     for column in frame.columns:
         lengths = frame[column].str.len().to_numpy(dtype=float, na_value=np.nan)
@@ -124,7 +126,6 @@ def row_bytes_lower_bound(frame: Any, key_bytes: int = 10) -> Any:
 
 def row_too_wide_message(n_bytes: int, typed: bool) -> str:
     """French reason for a row PostgreSQL cannot hold."""
-    from ckanext.ecarto.translation import _
     if typed:
         return _("les lignes sont trop larges pour la base de données : une fois les colonnes numériques "
                  "et les dates typées, une ligne occuperait au moins {n} octets, au-delà des {limit} "
@@ -136,7 +137,6 @@ def row_too_wide_message(n_bytes: int, typed: bool) -> str:
 
 
 def too_many_columns_message(n_columns: int, limit: Optional[int] = None) -> str:
-    from ckanext.ecarto.translation import _
     limit = limit or max_columns()
     return _("trop de colonnes : le fichier en a {n}, la base de données du portail en accepte au plus "
              "{limit} par fichier. Découpez-le en plusieurs fichiers (chacun avec la colonne des UAI ou "

@@ -26,22 +26,23 @@ import json
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
+import ckan.plugins.toolkit as tk
 import numpy as np
 import pandas as pd
 import psycopg2
 import psycopg2.errors
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from ckanext.ecarto import pgcopy
-from ckanext.ecarto.ingest import coltypes, keys, limits, messages
-from ckanext.ecarto.ingest.model import REGISTRY, registry_table
+from ckanext.ecarto.core.tables import schema_name
+from ckanext.ecarto.core.translation import _, ungettext
+from ckanext.ecarto.ingest import coltypes, events, keys, limits, messages, registry
+from ckanext.ecarto.ingest.model import REGISTRY
+from ckanext.ecarto.ingest.report import IngestReport
 from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
-from ckanext.ecarto.translation import _, ungettext
 
 log = logging.getLogger(__name__)
 
@@ -54,43 +55,6 @@ MAX_REJECT_SHARE = 0.5
 Progress = Callable[[int, int, int], None]  # (bytes read, bytes total, rows read)
 
 
-@dataclass
-class IngestReport:
-    """What happened to one resource (also the shape returned by the actions)."""
-
-    resource_id: str
-    package_id: str
-    status: str = "ok"            # ok | error | skipped (no key column, nothing loaded)
-    unchanged: bool = False       # same file and settings as the table in place: nothing done
-    table_name: Optional[str] = None
-    key_kind: Optional[str] = None
-    key_column: Optional[str] = None
-    millesime: Optional[str] = None
-    n_rows: int = 0
-    n_rejected: int = 0
-    rejects: list[dict[str, Any]] = field(default_factory=list)
-    columns: list[dict[str, Any]] = field(default_factory=list)
-    file_format: Optional[str] = None
-    encoding: Optional[str] = None
-    separator: Optional[str] = None
-    header_line: Optional[int] = None
-    sha256: Optional[str] = None
-    message: str = ""
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    directory_rows: Optional[int] = None
-    directory_seconds: float = 0.0  # part of `seconds` spent rebuilding the establishment directory
-    failure_code: Optional[str] = None  # kind of failure (see messages.PUBLIC_REASONS)
-    detail: Optional[str] = None        # technical text of the failure (editors and logs only)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 class IngestError(Exception):
     """A version refused for a reason the publisher can fix (French message)."""
 
@@ -101,20 +65,8 @@ class IngestError(Exception):
 
 # --------------------------------------------------------------------------- helpers
 
-def schema_name() -> str:
-    try:
-        import ckan.plugins.toolkit as tk
-        name = tk.config.get("ckanext.ecarto.ingest_schema") or "ecarto_data"
-    except Exception:  # outside a CKAN app (scripts)
-        name = "ecarto_data"
-    if not re.match(r"^[a-z_][a-z0-9_]*$", name):
-        raise ValueError(f"ckanext.ecarto.ingest_schema invalide : {name!r}")
-    return name
-
-
 def chunk_rows_setting() -> int:
     try:
-        import ckan.plugins.toolkit as tk
         return int(tk.config.get("ckanext.ecarto.ingest_chunk_rows") or 50_000)
     except Exception:
         return 50_000
@@ -146,10 +98,7 @@ def options_hash(**options: Any) -> str:
 
 
 def _engine(engine: Optional[Engine]) -> Engine:
-    if engine is not None:
-        return engine
-    from ckan.model import meta
-    return meta.engine
+    return registry.engine_or_default(engine)
 
 
 def _fmt(n: int) -> str:
@@ -157,14 +106,18 @@ def _fmt(n: int) -> str:
 
 
 def previous_row(conn: Connection, resource_id: str) -> Optional[dict[str, Any]]:
-    row = conn.execute(sa.select(registry_table).where(registry_table.c.resource_id == resource_id)).mappings().first()
-    return dict(row) if row else None
+    return registry.row(conn, resource_id)
 
 
 def table_exists(conn: Connection, qualified_name: Optional[str]) -> bool:
     if not qualified_name:
         return False
     return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": qualified_name}).scalar()
+
+
+def distinct_keys(conn: Connection, qualified_name: str) -> int:
+    """How many distinct keys (UAI or commune) a loaded table holds."""
+    return conn.execute(sa.text(f"SELECT count(DISTINCT _key) FROM {qualified_name}")).scalar() or 0
 
 
 SWAP_LOCK_TIMEOUT = "1s"
@@ -338,48 +291,6 @@ def _apply_types(conn: Connection, schema: str, staging_name: str, load: _Load,
     conn.execute(sa.text(f'ALTER TABLE {typed} RENAME TO "{staging_name}"'))
 
 
-def _rebuild_directory(conn: Connection, report: IngestReport) -> None:
-    """Derived establishment directory (pages' module), in a savepoint: a failure there is
-    reported but does not cost the load."""
-    try:
-        from ckanext.ecarto.etablissements import directory
-    except ImportError:  # pragma: no cover
-        return
-    started = time.monotonic()
-    try:
-        _rebuild_directory_inner(conn, report, directory)
-    finally:
-        report.directory_seconds = time.monotonic() - started
-
-
-def _rebuild_directory_inner(conn: Connection, report: IngestReport, directory: Any) -> None:
-    if report.key_kind != keys.UAI:
-        savepoint = conn.begin_nested()
-        try:
-            directory.remove_resource(conn, report.resource_id)
-            savepoint.commit()
-        except Exception:
-            savepoint.rollback()
-        return
-    savepoint = conn.begin_nested()
-    try:
-        report.directory_rows = directory.rebuild_for_resource(
-            conn, resource_id=report.resource_id, package_id=report.package_id,
-            data_table=report.table_name, columns=report.columns, millesime=report.millesime)
-        savepoint.commit()
-    except Exception as exc:  # noqa: BLE001 - reported, load kept
-        savepoint.rollback()
-        log.exception("Annuaire non reconstruit pour %s", report.resource_id)
-        report.warnings.append(_("annuaire des établissements non mis à jour : {error}").format(error=exc))
-
-
-def _write_registry(conn: Connection, values: dict[str, Any]) -> None:
-    stmt = pg_insert(registry_table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[registry_table.c.resource_id],
-        set_={k: stmt.excluded[k] for k in values if k != "resource_id"},
-    )
-    conn.execute(stmt)
 
 
 def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dict[str, Any]]) -> None:
@@ -397,11 +308,10 @@ def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dic
                         "le {loaded} reste en place.").format(
                 date=now.strftime("%d/%m/%Y %H:%M"), reason=report.message, loaded=loaded)
             message = messages.clean_text(message)
-            conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
-                         .values(message=message, failure=failure))
+            registry.update(conn, report.resource_id, message=message, failure=failure)
             report.message = message
             return
-        _write_registry(conn, {
+        registry.write(conn, {
             "resource_id": report.resource_id, "package_id": report.package_id, "table_name": None,
             "key_kind": report.key_kind, "key_column": report.key_column, "millesime": report.millesime,
             "columns": [], "n_rows": 0, "n_rejected": report.n_rejected, "rejects": _clean_rejects(report.rejects),
@@ -514,9 +424,10 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 report.table_name = target
                 report.columns = columns
                 report.n_rows, report.n_rejected, report.rejects = load.n_rows, load.n_rejected, load.rejects
-                _rebuild_directory(conn, report)
+                # the derived data (establishment directory) follows in this transaction
+                events.announce_loaded(conn, report)
                 report.message = messages.clean_text(_summary(report))
-                _write_registry(conn, {
+                registry.write(conn, {
                     "resource_id": resource_id, "package_id": package_id, "table_name": target,
                     "key_kind": key.kind, "key_column": key.column, "millesime": report.millesime,
                     "columns": columns, "n_rows": load.n_rows, "n_rejected": load.n_rejected,
@@ -553,7 +464,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
             report.n_rows, report.n_rejected, report.rejects = 0, load.n_rejected, load.rejects
         _record_failure(engine, report, previous)
     else:
-        _refresh_territories(engine)
+        events.announce_committed(engine, resource_id)
     report.seconds = time.monotonic() - started
     return report
 
@@ -566,13 +477,6 @@ def _pg_failure_code(pgcode: Optional[str], text: str = "") -> str:
     if pgcode == "22021" and "0x00" in text:
         return "nul-character"
     return _PG_CODES.get(pgcode or "", "database")
-
-
-def _refresh_territories(engine: Engine) -> None:
-    """Per-territory aggregates follow each committed load or removal (territoires module)."""
-    from ckanext.ecarto.territoires import aggregates  # lazily, like the directory: ingest stays importable alone
-
-    aggregates.refresh_after_ingest(engine)
 
 
 def _sentence(text: str) -> str:
@@ -627,8 +531,7 @@ def _unchanged(report: IngestReport, previous: dict[str, Any], started: float, e
         # the file in place is sent again after a refused version: the failure is over
         report.message = messages.clean_text(_summary(report))
         with engine.begin() as conn:
-            conn.execute(registry_table.update().where(registry_table.c.resource_id == report.resource_id)
-                         .values(message=report.message, failure=None))
+            registry.update(conn, report.resource_id, message=report.message, failure=None)
     report.seconds = time.monotonic() - started
     return report
 
@@ -643,27 +546,17 @@ def drop_table(resource_id: str, *, engine: Optional[Engine] = None) -> bool:
         target = (row or {}).get("table_name") or qualified(schema, table_basename(resource_id))
         existed = table_exists(conn, target)
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {target}"))
-        conn.execute(registry_table.delete().where(registry_table.c.resource_id == resource_id))
-        try:
-            from ckanext.ecarto.etablissements import directory
-            savepoint = conn.begin_nested()
-            try:
-                directory.remove_resource(conn, resource_id)
-                savepoint.commit()
-            except Exception:
-                savepoint.rollback()
-        except ImportError:  # pragma: no cover
-            pass
+        registry.delete(conn, resource_id)
+        events.announce_removed(conn, resource_id)
     if existed or row is not None:
-        _refresh_territories(engine)
+        events.announce_committed(engine, resource_id)
     return existed or row is not None
 
 
 def status(resource_id: str, *, engine: Optional[Engine] = None) -> Optional[dict[str, Any]]:
     """The registry row of a resource (None when it was never ingested)."""
-    with _engine(engine).connect() as conn:
-        return previous_row(conn, resource_id)
+    return registry.status(resource_id, engine=engine)
 
 
 __all__ = ["IngestReport", "ingest_file", "drop_table", "record_failure", "status", "table_basename",
-           "schema_name", "REGISTRY"]
+           "REGISTRY"]

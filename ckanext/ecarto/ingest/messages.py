@@ -20,7 +20,9 @@ import datetime as dt
 import re
 from typing import Any, Optional
 
-from ckanext.ecarto.translation import N_, _, ungettext
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto.core.translation import N_, _, ungettext
 
 MAX_MESSAGE_CHARS = 2000
 MAX_DETAIL_CHARS = 4000
@@ -128,8 +130,6 @@ def shape_status(row: dict[str, Any], *, editor: bool) -> dict[str, Any]:
 def may_edit(context: dict[str, Any], package_id: str) -> bool:
     """Whether the caller of an action may edit the dataset (CKAN's ``package_update``): who
     sees the technical detail of a failure."""
-    import ckan.plugins.toolkit as tk
-
     check_context = {"user": context.get("user"), "auth_user_obj": context.get("auth_user_obj"),
                      "ignore_auth": bool(context.get("ignore_auth"))}
     try:

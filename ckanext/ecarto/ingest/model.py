@@ -10,7 +10,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ckan.model import meta
 
-REGISTRY = "ecarto_ingested_resource"
+from ckanext.ecarto.core.tables import REGISTRY_TABLE
+
+REGISTRY = REGISTRY_TABLE
 
 
 def _columns() -> list[sa.Column]:

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+import ckan.plugins.toolkit as tk
 import yaml
+from werkzeug.datastructures import FileStorage
 
 from ckanext.ecarto import ingest
+from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import limits
 from ckanext.ecarto.ingest.loader import IngestReport, Progress
 from ckanext.ecarto.ingest.reader import too_large_once_decompressed
-from ckanext.ecarto.translation import _
 
 # Dataset keys CKAN itself knows (the others must be fields of the scheming schema).
 CORE_DATASET_KEYS = frozenset({"name", "title", "notes", "owner_org", "private", "license_id", "url",
@@ -50,19 +53,12 @@ class Published:
     report: Optional[IngestReport]
 
 
-def _tk() -> Any:
-    import ckan.plugins.toolkit as tk
-    return tk
-
-
 def _context(**extra: Any) -> dict[str, Any]:
-    tk = _tk()
     user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
     return {"user": user, "ignore_auth": True, **extra}
 
 
 def _call(action: str, data: dict[str, Any], **context: Any) -> Any:
-    tk = _tk()
     try:
         return tk.get_action(action)(_context(**context), data)
     except tk.ValidationError as exc:
@@ -71,7 +67,6 @@ def _call(action: str, data: dict[str, Any], **context: Any) -> Any:
 
 
 def _show(action: str, ident: str) -> Optional[dict[str, Any]]:
-    tk = _tk()
     try:
         return tk.get_action(action)(_context(), {"id": ident})
     except tk.ObjectNotFound:
@@ -99,7 +94,7 @@ def ensure_organization(name: str, title: Optional[str] = None,
 
 def _schema_fields() -> Optional[set[str]]:
     try:
-        from ckanext.scheming.helpers import scheming_get_dataset_schema
+        from ckanext.scheming.helpers import scheming_get_dataset_schema  # optional dependency: ckanext-scheming
     except ImportError:  # pragma: no cover - scheming is in the stack
         return None
     schema = scheming_get_dataset_schema("dataset")
@@ -235,8 +230,6 @@ def _stored_file_present(resource: dict[str, Any]) -> bool:
 def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *, force: bool = False,
                  progress: Optional[Progress] = None) -> Published:
     """Upload `path` as the resource named ``resource["name"]`` of `package`, then ingest it."""
-    from werkzeug.datastructures import FileStorage
-
     if not os.path.isfile(path):
         raise PublishError(_("Fichier introuvable : {path}").format(path=path))
     name = resource.get("name") or upload_name(path)
@@ -246,7 +239,6 @@ def publish_file(path: str, package: dict[str, Any], resource: dict[str, Any], *
     fields["name"] = name
     fields.setdefault("format", guess_format(path))
     if isinstance(fields.get("data_dictionary"), (list, dict)):
-        import json
         fields["data_dictionary"] = json.dumps(fields["data_dictionary"], ensure_ascii=False)
 
     if (existing is not None and existing.get("hash") == sha and existing.get("url_type") == "upload"
@@ -300,7 +292,7 @@ def load(path: str, *, dataset: str, axe: str, organization: Optional[str] = Non
 # --------------------------------------------------------------------------- sample
 
 def sample_dir() -> Path:
-    configured = _tk().config.get("ckanext.ecarto.sample_data_dir")
+    configured = tk.config.get("ckanext.ecarto.sample_data_dir")
     if configured:
         return Path(configured)
     return Path(__file__).resolve().parents[3] / "data" / "sample"

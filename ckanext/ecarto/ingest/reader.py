@@ -34,6 +34,7 @@ import json
 import os
 import re
 import warnings
+import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ from typing import IO, Any, Iterator, Optional
 import numpy as np
 import pandas as pd
 
+from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import limits
-from ckanext.ecarto.translation import _
 
 # Values that mean "no value" in the real files (CSV exports, Excel copies, JSON-as-text).
 MISSING_TOKENS = frozenset({
@@ -656,7 +657,7 @@ class Table:
     def _xlsx_chunks(self) -> Iterator[Chunk]:
         rows = _xlsx_rows(self.path)
         try:
-            for _ in range(self.format.header_line):
+            for _skipped in range(self.format.header_line):
                 next(rows, None)
             width = len(self.columns)
             batch: list[list[Optional[str]]] = []
@@ -750,7 +751,6 @@ def _json_records(path: str) -> list[Any]:
 def check_zip_size(path: str) -> None:
     """Refuse a ZIP (XLSX) whose members, as declared in its directory, are larger than the
     decompressed size limit (Python's zipfile never inflates a member past its declared size)."""
-    import zipfile
     try:
         with zipfile.ZipFile(path) as archive:
             declared = sum(info.file_size for info in archive.infolist())
@@ -763,7 +763,7 @@ def check_zip_size(path: str) -> None:
 
 def _xlsx_rows(path: str) -> Any:
     try:
-        import openpyxl
+        import openpyxl  # optional dependency: only XLSX files need it (a pinned requirement)
     except ImportError as exc:  # pragma: no cover - openpyxl is a pinned requirement
         raise ReadError(_("La lecture des fichiers XLSX nécessite openpyxl.")) from exc
     check_zip_size(path)

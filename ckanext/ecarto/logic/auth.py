@@ -10,12 +10,15 @@ ckanext-harvest's own functions crash (anonymous user, missing parameter).
 """
 from __future__ import annotations
 
+import importlib
+
 from typing import Any, Callable, Optional
 
 import ckan.model as model
 import ckan.plugins as plugins
 import ckan.plugins.toolkit as tk
 from ckan.types import AuthResult, Context, DataDict
+from ckan.common import request
 
 HARVEST_TYPE = "harvest"     # ckanext-harvest's dataset type of a harvest source
 
@@ -77,7 +80,6 @@ def _sysadmins(next_auth: AuthFunction, context: Context, data_dict: DataDict) -
 def _requested_type() -> Optional[str]:
     """The dataset type of the page being served (``/harvest/new`` → harvest), if any."""
     try:
-        from ckan.common import request
         return (request.view_args or {}).get("package_type")
     except RuntimeError:   # outside a request (CLI, jobs)
         return None
@@ -132,7 +134,6 @@ _SYSADMINS = ("harvest_jobs_run", "harvest_job_abort", "harvest_sources_reindex"
 
 
 def _upstream(module: str, name: str) -> AuthFunction:
-    import importlib
     return getattr(importlib.import_module(f"ckanext.harvest.logic.auth.{module}"), name)
 
 

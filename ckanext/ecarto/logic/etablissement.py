@@ -8,9 +8,9 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
-from ckanext.ecarto.etablissements import finder, record
-from ckanext.ecarto.etablissements.uai import check
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.core import access
+from ckanext.ecarto.core.uai import check
+from ckanext.ecarto.etablissements import directory, finder, record
 from ckanext.ecarto.logic import schema
 
 
@@ -34,7 +34,7 @@ def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str
         raise tk.ValidationError({"uai": [verdict.message]})
     reader = access.reader_from_context(context)
     conn = _connection()
-    if not finder.directory_exists(conn):
+    if not directory.exists(conn):
         raise tk.ObjectNotFound(tk._("Aucun annuaire d'établissements n'est chargé."))
     with_refs = data_dict["references"]
     result = record.build(conn, verdict.value, reader, with_references=with_refs)

@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import importlib
+
 from typing import Any, Callable, Optional
 
 import ckan.model as model
@@ -96,7 +98,6 @@ def _auth_first(name: str, context: Context, data_dict: DataDict) -> None:
 
 
 def _upstream_action(name: str) -> Optional[Callable[..., Any]]:
-    import importlib
     for module in ("get", "create", "update", "patch", "delete"):
         upstream = getattr(importlib.import_module(f"ckanext.harvest.logic.action.{module}"), name, None)
         if upstream is not None:

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from typing import Any, Optional
 
 import ckan.plugins.toolkit as tk
+from ckan.model import meta
 from ckan.types import AuthResult, Context, DataDict
+from werkzeug.datastructures import FileStorage
 
-from ckanext.ecarto import ingest
-from ckanext.ecarto.logic import access, schema
+from ckanext.ecarto import ingest, remote
+from ckanext.ecarto.core import access
+from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.logic import schema
 from ckanext.ecarto.validation import staging, tableschema, validate_file
 
 log = logging.getLogger(__name__)
@@ -80,7 +83,6 @@ def stage_input(data_dict: DataDict, *, package_id: str, user: str,
         return staging.create(upload.stream, filename=upload.filename, package_id=package_id, user=user,
                               max_bytes=limit, resource_id=resource_id, options=options)
     if url:
-        from ckanext.ecarto import remote
         try:
             with remote.open_url(url) as response:
                 response.raw.decode_content = True
@@ -131,7 +133,6 @@ def publish_staged(context: Context, staged: staging.Staged, *, name: Optional[s
         if staged.source_url:
             fields.update(url=staged.source_url, url_type="")
         else:
-            from werkzeug.datastructures import FileStorage
             stream = open(staged.path, "rb")
             fields.update(url=staged.filename, upload=FileStorage(stream=stream, filename=staged.filename))
         if staged.resource_id:
@@ -162,33 +163,11 @@ def _ingest(resource_id: str, staged: staging.Staged) -> dict[str, Any]:
 def pages_of(resource_id: str, reader: access.Reader, limit: int = 10) -> list[dict[str, Any]]:
     """Establishment pages that now show a published resource: (uai, nom) of its UAIs the
     directory knows, for the links after publication."""
-    import sqlalchemy as sa
-    from ckan.model import meta
-
-    from ckanext.ecarto.etablissements import directory
-
     row = ingest.status(resource_id)
     if not row or row.get("status") != "ok" or row.get("key_kind") != "uai" or not row.get("table_name"):
         return []
     with meta.engine.connect() as conn:
-        if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": directory.table_name()}).scalar():
-            return []
-        # the name shown is the best identity of the UAI (trusted directories first), never one
-        # taken from another publisher's directory-like file
-        trusted, trust_params = directory.trusted_sql(conn, "p")
-        sql = sa.text(f"""
-            WITH keys AS (
-                SELECT _key AS uai, min(_row) AS first_row FROM {row['table_name']}
-                GROUP BY _key),
-            best AS (
-                SELECT DISTINCT ON (s.uai) s.uai, s.nom
-                FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
-                WHERE s.uai IN (SELECT uai FROM keys) AND {access.readable_packages_sql('p')}
-                ORDER BY s.uai, {directory.best_order(trusted)})
-            SELECT k.uai, b.nom, k.first_row FROM keys k JOIN best b ON b.uai = k.uai
-            ORDER BY k.first_row LIMIT :limit""")
-        params = {"limit": limit, **access.reader_params(reader), **trust_params}
-        return [dict(r) for r in conn.execute(sql, params).mappings()]
+        return directory.named_uais_of(conn, row["table_name"], reader, limit)
 
 
 # --------------------------------------------------------------------------- actions

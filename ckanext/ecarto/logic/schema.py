@@ -17,6 +17,9 @@ import ckan.plugins.toolkit as tk
 from ckan.lib.navl.dictization_functions import Missing, missing
 from ckan.types import Context, Schema, Validator
 
+from ckanext.ecarto.etablissements.identity import TYPES
+from ckanext.ecarto.search.results import CATALOGUE_MAX_INT
+
 _ = tk._
 Invalid = tk.Invalid
 
@@ -34,9 +37,6 @@ DESCRIPTION_LENGTH = 20_000
 MAX_ROWS = 100             # establishments per page of results
 MAX_START = 1_000_000
 MAX_PAGE = 50_000
-#: rows and start of the catalogue's search (package_search): CKAN also caps rows at
-#: `ckan.search.rows_max`; a page number up to MAX_PAGE stays under this start
-CATALOGUE_MAX_INT = 10_000_000
 MAX_REJECTS = 10_000
 
 #: control characters refused in parameters: C0 (but tab, LF, CR) and DEL
@@ -213,7 +213,6 @@ def etablissement_show_schema() -> Schema:
 
 
 def _etablissement_filters() -> Schema:
-    from ckanext.ecarto.etablissements.identity import TYPES
     return {
         "q": [ignore_missing, text(QUERY_LENGTH)],
         "type": [ignore_missing, text(CODE_LENGTH), empty_to_missing, ignore_missing, choice(TYPES)],

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.core import access
 
 Action = Callable[[dict[str, Any], dict[str, Any]], Any]
 

@@ -7,8 +7,8 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
-from ckanext.ecarto import territories
 from ckanext.ecarto.logic import schema
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates, record
 
 

@@ -16,28 +16,17 @@ from typing import Any, Callable, Optional
 
 import ckan.plugins.toolkit as tk
 from ckan.lib.navl.dictization_functions import Missing, StopOnError, missing
+from shapely.geometry import shape
 
-from ckanext.ecarto import territories
-from ckanext.ecarto.etablissements import uai as uai_rule
+from ckanext.ecarto.core import uai as uai_rule
+from ckanext.ecarto.core.axes import AXIS_IDS, FREQUENCIES, FREQUENCY_BASE
+from ckanext.ecarto.etablissements import axes
+from ckanext.ecarto.logic.schema import nesting_depth
+from ckanext.ecarto.referentiel import territories
 
 _ = tk._
 Invalid = tk.Invalid
 
-AXES: dict[str, str] = {
-    "etablissements": "Annuaire et référentiels des établissements",
-    "connectivite": "Connectivité",
-    "equipement": "Équipement",
-    "services_ressources": "Services et ressources",
-    "experimentations": "Expérimentations",
-}
-
-FREQUENCY_BASE = "http://publications.europa.eu/resource/authority/frequency/"
-FREQUENCIES: dict[str, str] = {
-    "CONT": "En continu", "DAILY": "Quotidienne", "WEEKLY": "Hebdomadaire",
-    "MONTHLY": "Mensuelle", "QUARTERLY": "Trimestrielle", "ANNUAL": "Annuelle",
-    "BIENNIAL": "Tous les deux ans", "TRIENNIAL": "Tous les trois ans", "IRREG": "Irrégulière",
-    "NEVER": "Jamais mise à jour", "UNKNOWN": "Inconnue",
-}
 DICTIONARY_TYPES = ("string", "integer", "number", "boolean", "date")
 # JSON fields: checked for size and nesting before parsing (Python's parser and serialiser
 # raise RecursionError on deep values). A GeoJSON MultiPolygon is 6 levels deep.
@@ -70,9 +59,9 @@ def _dataset_value(data: dict, name: str) -> Any:
 
 def ecarto_axe(value: Any, context: dict) -> Any:
     text = str(value or "").strip()
-    if text not in AXES:
+    if text not in AXIS_IDS:
         raise Invalid(_("Axe inconnu : « {value} ». Axes possibles : {axes}.").format(
-            value=text, axes=", ".join(AXES)))
+            value=text, axes=", ".join(AXIS_IDS)))
     return text
 
 
@@ -236,7 +225,6 @@ def ecarto_frequency(value: Any, context: dict) -> Any:
 
 def _check_json_size(value: Any, max_length: int, max_depth: int, what: str) -> None:
     """Refuse a JSON value (text, lists and dicts) too long or too deeply nested to be read."""
-    from ckanext.ecarto.logic.schema import nesting_depth
     if isinstance(value, str) and len(value) > max_length:
         raise Invalid(_("{what} invalide : {n} caractères au plus.").format(what=what, n=max_length))
     if nesting_depth(value, max_depth) > max_depth:
@@ -260,7 +248,6 @@ def _check_geojson(text: str) -> str:
                         "(Polygon, MultiPolygon) sont acceptés — un point ne décrit pas un "
                         "territoire.").format(kind=kind or "?"))
     try:
-        from shapely.geometry import shape
         if shape(geometry).is_empty:
             raise ValueError
     except Exception:
@@ -324,7 +311,6 @@ def ecarto_data_dictionary(value: Any, context: dict) -> Any:
         raise Invalid(_("Dictionnaire des données invalide : une liste de colonnes est attendue."))
     if len(items) > DICTIONARY_MAX_ENTRIES:
         raise Invalid(_("Dictionnaire des données invalide : {n} colonnes au plus.").format(n=DICTIONARY_MAX_ENTRIES))
-    from ckanext.ecarto.etablissements import axes
     known = {ind.id for inds in axes.indicators().values() for ind in inds}
     problems: list[str] = []
     cleaned: list[dict[str, Any]] = []

@@ -20,10 +20,9 @@ from typing import Any
 
 import yaml
 
+from ckanext.ecarto.core.axes import AXIS_IDS, FREQUENCIES, FREQUENCY_BASE, FREQUENCY_ORDER
 from ckanext.ecarto.schemas import SCHEMAS_DIR
 
-AXES_ORDER = ("etablissements", "connectivite", "equipement", "services_ressources",
-              "experimentations")
 HEADER = ("# GENERATED FILE — do not edit. Sources: common.yaml (common metadata) and axes/*.yaml\n"
           "# (one file per axis). Regenerate: .venv/bin/python -m ckanext.ecarto.schemas.compose\n")
 KEY_COLUMNS = {"uai", "millesime"}
@@ -37,15 +36,16 @@ _PRESET_VALIDATORS = {
 }
 
 
-def _load(name: str) -> dict[str, Any]:
+def load_yaml(name: str) -> dict[str, Any]:
+    """A YAML file of the schemas directory (`common.yaml`, `axes/<axe>.yaml`)."""
     with open(SCHEMAS_DIR / name, encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 
 def load_axes() -> list[dict[str, Any]]:
     axes = []
-    for axe in AXES_ORDER:
-        spec = _load(f"axes/{axe}.yaml")
+    for axe in AXIS_IDS:
+        spec = load_yaml(f"axes/{axe}.yaml")
         if spec.get("axe") != axe:
             raise ValueError(f"axes/{axe}.yaml: axe: {spec.get('axe')!r} au lieu de {axe!r}")
         axes.append(spec)
@@ -88,14 +88,11 @@ def axis_fields(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _frequency_choices() -> list[dict[str, str]]:
-    from ckanext.ecarto.logic.validators import FREQUENCIES, FREQUENCY_BASE
-    order = ("ANNUAL", "QUARTERLY", "MONTHLY", "WEEKLY", "DAILY", "CONT", "BIENNIAL", "TRIENNIAL",
-             "IRREG", "NEVER", "UNKNOWN")
-    return [{"value": FREQUENCY_BASE + code, "label": FREQUENCIES[code]} for code in order]
+    return [{"value": FREQUENCY_BASE + code, "label": FREQUENCIES[code]} for code in FREQUENCY_ORDER]
 
 
 def build() -> dict[str, Any]:
-    schema = _load("common.yaml")
+    schema = load_yaml("common.yaml")
     axes = load_axes()
     fields: list[dict[str, Any]] = []
     for field in schema["dataset_fields"]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import ckan.plugins.toolkit as tk
+
 
 def dataset_facets(facets: dict[str, Any]) -> dict[str, Any]:
-    import ckan.plugins.toolkit as tk
     facets.setdefault("organization", tk._("Producteurs"))
     facets["territoire_code"] = tk._("Code du territoire")
     facets.setdefault("license_id", tk._("Licences"))

@@ -12,6 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import ckan.lib.search as ckan_search
+import ckan.lib.search.common as ckan_common
+import ckan.lib.search.index as ckan_index
+import ckan.lib.search.query as ckan_query
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto.search.connection import PgSolrConnection
+
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_SOLR_URL = "http://127.0.0.1:1/solr-unused"
@@ -24,7 +32,6 @@ def backend_name(config: Any) -> str:
 
 
 def make_connection(decode_dates: bool = True) -> Any:
-    from ckanext.ecarto.search.connection import PgSolrConnection
     return PgSolrConnection()
 
 
@@ -36,16 +43,12 @@ def _schema_version_ok(*args: Any, **kwargs: Any) -> bool:
 def install_pg_backend() -> None:
     """Point every module that imported `make_connection` at the PostgreSQL connection."""
     global _installed
-    import ckan.lib.search as search
-    import ckan.lib.search.common as common
-    import ckan.lib.search.index as index
-    import ckan.lib.search.query as query
-
-    for module in (search, common, index, query):
+    for module in (ckan_search, ckan_common, ckan_index, ckan_query):
         module.make_connection = make_connection
-    search.check_solr_schema_version = _schema_version_ok
-    common.is_available = lambda: True
+    ckan_search.check_solr_schema_version = _schema_version_ok
+    ckan_common.is_available = lambda: True
     try:
+        # optional dependency: ckanext-harvest, when installed, keeps its own make_connection
         import ckanext.harvest.logic.action.update as harvest_update
         harvest_update.make_connection = make_connection
     except ImportError:
@@ -83,7 +86,6 @@ def before_dataset_search(search_params: dict[str, Any]) -> dict[str, Any]:
 
 def portal_facets(facets: dict[str, Any]) -> dict[str, Any]:
     """CKAN's facets plus the axis, the territory level and the millésime of the datasets."""
-    import ckan.plugins.toolkit as tk
     facets["axe"] = tk._("Axe")
     facets["territoire_niveau"] = tk._("Territoire couvert")
     facets["millesime"] = tk._("Millésime")

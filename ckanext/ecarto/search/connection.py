@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 import sqlalchemy as sa
@@ -24,6 +23,8 @@ from ckan.lib.search.common import SearchQueryError
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.bbox import bbox_of
 from ckanext.ecarto.search.model import PAYLOAD_FIELDS, TABLE, facet_values
+from ckanext.ecarto.search.query import run_search
+from ckanext.ecarto.search.results import Results, ts_config
 from ckanext.ecarto.search.sql import Compiler
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ NOT_TEXT = {"id", "index_id", "site_id", "entity_type", "dataset_type", "state",
             "creator_user_id", "spatial", "private", "isopen", "num_resources", "num_tags",
             "organization", "groups", "tags", "title", "name", "notes", "res_url", "res_format",
             "res_type", "harvest_source_id", "harvest_object_id", "version"}
-WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"   # D, C, B, A
 # Control characters (PostgreSQL refuses NUL in any text; the others are never meant in a search).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -52,25 +52,6 @@ def check_control_characters(q: Optional[str], params: dict[str, Any]) -> None:
         if any(isinstance(v, str) and _CONTROL.search(v) for v in values):
             raise SearchQueryError(f"Paramètre « {name} » : contient un caractère de contrôle "
                                    f"(par exemple l'octet nul %00) : retirez-le.")
-
-
-@dataclass
-class Results:
-    """What CKAN reads from a pysolr response."""
-
-    hits: int
-    docs: list[dict[str, Any]]
-    facets: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.docs)
-
-    def __iter__(self):
-        return iter(self.docs)
-
-
-def ts_config() -> str:
-    return config.get("ckanext.ecarto.search_text_config") or "ecarto_fr"
 
 
 def _engine() -> Engine:
@@ -135,7 +116,7 @@ def text_weights(doc: dict[str, Any]) -> dict[str, str]:
 class PgSolrConnection:
     """The index in the table `ecarto_search_index` (migration 0001_search_index)."""
 
-    url = "postgresql://ecarto_search_index"
+    url = f"postgresql://{TABLE}"
 
     def __init__(self, engine: Optional[Engine] = None):
         self.engine = engine or _engine()
@@ -217,7 +198,6 @@ class PgSolrConnection:
     # ----------------------------------------------------------------- search
 
     def search(self, q: Optional[str] = None, **params: Any) -> Results:
-        from ckanext.ecarto.search.query import run_search
         unknown = set(params) - SUPPORTED_PARAMS
         if unknown:
             raise SearchQueryError(

@@ -9,7 +9,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from ckan.model import meta
 
-TABLE = "ecarto_search_index"
+from ckanext.ecarto.core.tables import SEARCH_INDEX_TABLE
+
+TABLE = SEARCH_INDEX_TABLE
 
 # Index document keys that also have their own column (indexed, fast to filter and sort on).
 COLUMN_FIELDS = ("id", "name", "site_id", "entity_type", "dataset_type", "state", "capacity",

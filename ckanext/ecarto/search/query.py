@@ -15,12 +15,11 @@ from sqlalchemy.engine import Connection
 from ckan.common import config
 from ckan.lib.search.common import SearchQueryError
 
-from ckanext.ecarto.logic.schema import CATALOGUE_MAX_INT
 from ckanext.ecarto.search import parser as p
-from ckanext.ecarto.search.connection import WEIGHTS, Results, ts_config
 from ckanext.ecarto.search.model import (
     COLUMN_FIELDS, DATE_COLUMNS, FACET_SEPARATOR, NOT_FACETED, PAYLOAD_FIELDS, TABLE,
 )
+from ckanext.ecarto.search.results import CATALOGUE_MAX_INT, WEIGHTS, Results, ts_config
 from ckanext.ecarto.search.sql import Compiler
 
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)

@@ -4,7 +4,7 @@ Tables (schema of the ingested tables, ``ckanext.ecarto.ingest_schema``, default
 
 - ``territoire_etablissement``: one row per open establishment of a **public** directory (best
   source per UAI, as on the establishment pages), with its commune, département, and the
-  académie and région of the referential (``territories.py``);
+  académie and région of the referential (``referentiel/territories.py``);
 - ``territoire_commune`` / ``territoire_departement``: the referential's attachments;
 - ``territoire_serie``: the series (see ``indicators``) and their source;
 - ``territoire_agregat``: per series × territory × breakdown: ``n`` (universe), ``k`` (with a
@@ -26,15 +26,19 @@ import logging
 import time
 from typing import Any, Optional
 
+import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
+from ckan.model import meta
 from sqlalchemy.engine import Connection, Engine
 
-from ckanext.ecarto import pgcopy, territories
+from ckanext.ecarto import pgcopy
+from ckanext.ecarto.core import access, tables
+from ckanext.ecarto.ingest import registry
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.etablissements.identity import normalise_header
 from ckanext.ecarto.etablissements.references import number_sql
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import indicators as ind_mod
 from ckanext.ecarto.territoires.indicators import Series
 
@@ -51,12 +55,15 @@ _LEVEL_COLUMNS = (
 
 
 def schema() -> str:
-    return directory.schema_name()
+    return tables.schema_name()
 
 
 def t(name: str) -> str:
-    """Qualified name of one of the territory tables."""
-    return f'"{schema()}".{name}'
+    """Qualified name of one of the territory tables (core/tables.py names them), or of its
+    ``__new`` copy while they are rebuilt."""
+    if name.removesuffix("__new") not in tables.AGGREGATE_TABLES + (tables.AGGREGATE_STATE_TABLE,):
+        raise ValueError(f"not a territory table: {name!r}")
+    return tables.qualified(name)
 
 
 # --------------------------------------------------------------------------- version
@@ -64,16 +71,9 @@ def t(name: str) -> str:
 def current_version(conn: Connection) -> str:
     """A digest of everything the aggregates depend on: the ingested resources and the state,
     visibility and metadata of their datasets."""
-    if not conn.execute(sa.text("SELECT to_regclass('ecarto_ingested_resource') IS NOT NULL")).scalar():
+    digest = registry.fingerprint(conn)
+    if digest is None:
         return f"{AGGREGATES_VERSION}:no-registry"
-    digest = conn.execute(sa.text("""
-        SELECT md5(coalesce(string_agg(concat_ws('|', r.resource_id, r.loaded_at, r.millesime, r.table_name,
-                                                 p.private, p.state, p.metadata_modified, res.state),
-                                       ',' ORDER BY r.resource_id), ''))
-        FROM ecarto_ingested_resource r
-        JOIN package p ON p.id = r.package_id
-        LEFT JOIN resource res ON res.id = r.resource_id
-        WHERE r.status = 'ok'""")).scalar()
     return f"{AGGREGATES_VERSION}:{digest}"
 
 
@@ -107,7 +107,6 @@ def tables_exist(conn: Connection) -> bool:
 def _engine(engine: Optional[Engine]) -> Engine:
     if engine is not None:
         return engine
-    from ckan.model import meta
     return meta.engine
 
 
@@ -123,11 +122,16 @@ def refresh_after_ingest(engine: Optional[Engine] = None) -> None:
         with _engine(engine).connect() as conn:
             if not tables_exist(conn):
                 return
-        import ckan.plugins.toolkit as tk
         tk.enqueue_job(refresh_job, title="eCarto : agrégats territoriaux")
     except Exception:  # noqa: BLE001
         log.warning("Recalcul des agrégats territoriaux non programmé ; il se fera à la prochaine page",
                     exc_info=True)
+
+
+def on_ingest_committed(sender: str, *, engine: Optional[Engine] = None, **_payload: Any) -> None:
+    """Subscriber of ``ecarto_ingest_committed`` (ingest/events.py, wired in plugin.py): a load
+    or a removal was committed, the aggregates follow (``refresh_after_ingest``)."""
+    refresh_after_ingest(engine)
 
 
 def refresh_job() -> None:
@@ -163,8 +167,7 @@ def refresh(engine: Optional[Engine] = None, *, wait: bool = True) -> bool:
     return True
 
 
-_TABLES = ("territoire_departement", "territoire_commune", "territoire_etablissement", "territoire_serie",
-           "territoire_agregat", "territoire_effectif")
+_TABLES = tables.AGGREGATE_TABLES
 
 
 def _build(conn: Connection) -> None:
@@ -280,14 +283,12 @@ def _build_counts(conn: Connection) -> None:
 # --------------------------------------------------------------------------- series
 
 def _public_resources(conn: Connection, key_kind: str) -> list[dict[str, Any]]:
-    from ckanext.ecarto.etablissements import record
-    return record.readable_resources(conn, access.ANONYMOUS, key_kind)
+    return registry.readable_resources(conn, access.ANONYMOUS, key_kind)
 
 
 def discover_series(conn: Connection) -> list[Series]:
     """Every series of the public ingested resources (see ``indicators``)."""
-    directory_resources = {r[0] for r in conn.execute(sa.text(
-        f"SELECT DISTINCT resource_id FROM {directory.table_name()}"))}
+    directory_resources = directory.resource_ids(conn)
     found: list[Series] = []
     for kind in ("uai", "commune"):
         for res in _public_resources(conn, kind):
@@ -311,7 +312,7 @@ def _series_of(res: dict[str, Any], kind: str) -> list[Series]:
     by_key: dict[str, dict[str, Any]] = {}
     for col in columns:
         source = col.get("source") or col["name"]
-        if normalise_header(source) in axes_mod._KEY_FIELDS or ind_mod.is_code_column(source):
+        if normalise_header(source) in axes_mod.KEY_FIELDS or ind_mod.is_code_column(source):
             continue
         indicator = axes_mod.indicator_for_column(res.get("axe"), source, col.get("indicator"))
         by_key[normalise_header(source)] = col
@@ -556,6 +557,23 @@ def establishments(conn: Connection, level: str, code: str, limit: int = 20000) 
                       WHERE {column} = :code AND latitude IS NOT NULL AND longitude IS NOT NULL
                       ORDER BY uai LIMIT :limit""")
     return [dict(r) for r in conn.execute(sql, {"code": code, "limit": limit}).mappings()]
+
+
+def located_values(conn: Connection, data_table: str, column: Optional[str],
+                   limit: int = 30_000) -> list[dict[str, Any]]:
+    """The located (public directory) establishments of an ingested UAI-keyed table
+    (`data_table`, qualified) with the value of its column `column` (SQL name; None: no value),
+    the table's last row per UAI. Empty before the aggregates first exist."""
+    if not tables_exist(conn):
+        return []
+    value_sql = f'v."{column}"' if column else "NULL"
+    sql = sa.text(f"""
+        WITH v AS (SELECT DISTINCT ON (_key) * FROM {data_table} ORDER BY _key, _row DESC)
+        SELECT e.uai, e.nom, e.type, e.latitude, e.longitude, {value_sql} AS valeur
+        FROM v JOIN {t('territoire_etablissement')} e ON e.uai = v._key
+        WHERE e.latitude IS NOT NULL AND e.longitude IS NOT NULL
+        ORDER BY e.uai LIMIT :limit""")
+    return [dict(r) for r in conn.execute(sql, {"limit": limit}).mappings()]
 
 
 def refreshed_at(conn: Connection) -> Optional[Any]:

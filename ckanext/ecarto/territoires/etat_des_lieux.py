@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ckanext.ecarto import territories
 from ckanext.ecarto.etablissements import directory
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates, record
 from ckanext.ecarto.territoires import indicators as ind
 
@@ -105,23 +103,16 @@ def figures(conn: Connection) -> list[dict[str, Any]]:
 
 def directory_sources(conn: Connection) -> list[dict[str, Any]]:
     """The public directories the counts come from."""
-    if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": directory.table_name()}).scalar():
-        return []
-    sql = sa.text(f"""
-        SELECT p.name, p.title, s.millesime, count(*) AS n
-        FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
-        WHERE {access.readable_packages_sql('p')}
-        GROUP BY p.name, p.title, s.millesime ORDER BY p.title""")
-    return [dict(r) for r in conn.execute(sql, access.reader_params(access.ANONYMOUS)).mappings()]
+    return directory.public_directories(conn)
 
 
 def build(conn: Connection) -> dict[str, Any]:
     france = territories.get(territories.FRANCE, "")
-    counts = record._counts_block(aggregates.counts(conn, [(territories.FRANCE, "")]))
+    counts = record.counts_block(aggregates.counts(conn, [(territories.FRANCE, "")]))
     return {
         "effectifs": counts,
         "annuaires": directory_sources(conn),
         "figures": figures(conn),
-        "donnees_au": record._iso(aggregates.refreshed_at(conn)),
+        "donnees_au": record.iso_date(aggregates.refreshed_at(conn)),
         "france": record.link(france) if france else None,
     }

@@ -1,5 +1,5 @@
 """Contours for the maps and the GeoJSON export, from the real simplified boundaries of
-``territories.py`` (IGN Admin Express via france-geojson, MENJ académies).
+``referentiel/territories.py`` (IGN Admin Express via france-geojson, MENJ académies).
 
 On a map of France the overseas territories (Guadeloupe, Martinique, Guyane, La Réunion,
 Mayotte) are drawn as **insets**: their real shapes, scaled and moved into frames in the Atlantic
@@ -15,7 +15,10 @@ import functools
 import json
 from typing import Any, Optional
 
-from ckanext.ecarto import territories
+from shapely import affinity
+from shapely.geometry import box, mapping, shape
+
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import record
 
 # overseas département → (frame label, its codes at the région and académie levels)
@@ -46,19 +49,17 @@ def _overseas_index(level: str, code: str) -> Optional[int]:
     return None
 
 
-def _to_frame(shape: Any, index: int) -> Any:
-    from shapely import affinity
-    minx, miny, maxx, maxy = shape.bounds
+def _to_frame(geom: Any, index: int) -> Any:
+    minx, miny, maxx, maxy = geom.bounds
     fx0, fy0, fx1, fy1 = _frame(index)
     pad = 0.12
     scale = min((fx1 - fx0 - 2 * pad) / max(maxx - minx, 1e-9), (fy1 - fy0 - 2 * pad) / max(maxy - miny, 1e-9))
-    moved = affinity.scale(shape, xfact=scale, yfact=scale, origin=(minx, miny))
+    moved = affinity.scale(geom, xfact=scale, yfact=scale, origin=(minx, miny))
     w, h = (maxx - minx) * scale, (maxy - miny) * scale
     return affinity.translate(moved, xoff=fx0 + (fx1 - fx0 - w) / 2 - minx, yoff=fy0 + (fy1 - fy0 - h) / 2 - miny)
 
 
 def _shape(level: str, code: str, tolerance: float) -> Any:
-    from shapely.geometry import shape
     geometry = territories.geometry(level, code, tolerance=tolerance)
     return shape(geometry) if geometry else None
 
@@ -67,7 +68,6 @@ def _shape(level: str, code: str, tolerance: float) -> Any:
 def children_geojson(level: str, code: str, child_level: str) -> str:
     """FeatureCollection (text) of the children of a territory that have a boundary; the
     others are listed in ``sans_contour``."""
-    from shapely.geometry import mapping, box
     territory = territories.get(level, code)
     if territory is None:
         return json.dumps({"type": "FeatureCollection", "features": []})
@@ -75,19 +75,19 @@ def children_geojson(level: str, code: str, child_level: str) -> str:
     tolerance = TOLERANCE_FRANCE if france else TOLERANCE_LOCAL
     features, missing, frames = [], [], {}
     for child in record.children(territory, child_level):
-        shape = _shape(child.level, child.code, tolerance) if child.level != territories.COMMUNE else None
-        if shape is None or shape.is_empty:
+        geom = _shape(child.level, child.code, tolerance) if child.level != territories.COMMUNE else None
+        if geom is None or geom.is_empty:
             missing.append({"code": child.code, "nom": child.name, "chemin": record.path(child)})
             continue
         inset = _overseas_index(child.level, child.code) if france else None
         if inset is not None:
-            shape = _to_frame(shape, inset)
+            geom = _to_frame(geom, inset)
             frames[inset] = list(OVERSEAS.values())[inset][0]
-        data = mapping(shape)
+        data = mapping(geom)
         features.append({"type": "Feature", "id": child.code,
                          "properties": {"code": child.code, "nom": child.name, "niveau": child.level,
                                         "chemin": record.path(child), "encart": inset is not None},
-                         "geometry": {"type": data["type"], "coordinates": territories._round(data["coordinates"], 4)}})
+                         "geometry": {"type": data["type"], "coordinates": territories.round_coordinates(data["coordinates"], 4)}})
     cadres = []
     for index, label in sorted(frames.items()):
         fx0, fy0, fx1, fy1 = _frame(index)

@@ -20,9 +20,9 @@ from typing import Any, Optional
 
 from sqlalchemy.engine import Connection
 
-from ckanext.ecarto import territories
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements.identity import TYPES
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates
 from ckanext.ecarto.territoires import indicators as ind
 
@@ -72,7 +72,9 @@ def key(territory: territories.Territory) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- counts
 
-def _counts_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def counts_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The establishment counts of a territory (by type, sector, lycée kind, REP) from the
+    rows of ``aggregates.counts``."""
     by_type: dict[str, dict[str, int]] = {k: {"total": 0, "public": 0, "prive": 0, "non_renseigne": 0} for k in TYPES}
     lycees = {"LGT": 0, "LP": 0}
     ep = {"REP+": 0, "REP": 0}
@@ -172,15 +174,16 @@ def build(conn: Connection, territory: territories.Territory) -> dict[str, Any]:
             "niveau_libelle": territories.LEVEL_LABELS[kids[0].level] if kids else None,
             "territoires": [{**link(c), "n_etablissements": kid_counts.get(c.code, 0)} for c in kids],
         },
-        "effectifs": _counts_block(count_rows),
+        "effectifs": counts_block(count_rows),
         "axes": axes,
-        "donnees_au": _iso(aggregates.refreshed_at(conn)),
+        "donnees_au": iso_date(aggregates.refreshed_at(conn)),
         "perimetre": ("Données publiques chargées sur le portail ; établissements ouverts des annuaires publiés. "
                       "Taux n.c. : part des établissements (ou des communes) du périmètre de la source sans valeur."),
     }
 
 
-def _iso(value: Any) -> Optional[str]:
+def iso_date(value: Any) -> Optional[str]:
+    """A timestamp as ISO 8601 to the second (None stays None)."""
     return value.isoformat(timespec="seconds") if value is not None else None
 
 

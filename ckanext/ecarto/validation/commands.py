@@ -10,6 +10,7 @@ from typing import Optional
 import click
 
 from ckanext.ecarto.ingest.commands import request_context
+from ckanext.ecarto.validation import validate_file
 from ckanext.ecarto.validation.tableschema import available_axes
 
 
@@ -24,8 +25,6 @@ def validate(path: str, axe: str, uai_column: Optional[str], commune_column: Opt
              indent: int) -> None:
     """Vérifie PATH (CSV, XLSX, JSON) pour l'axe AXE et écrit le rapport JSON sur la sortie
     standard. Code de sortie 1 si le rapport contient des erreurs bloquantes."""
-    from ckanext.ecarto.validation import validate_file
-
     with request_context():
         report = validate_file(path, axe, uai_column=uai_column, commune_column=commune_column,
                                check_directory=not no_directory)

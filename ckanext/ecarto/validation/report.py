@@ -21,16 +21,21 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zipfile
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+from ckan.model import meta
 
-from ckanext.ecarto.etablissements import uai as uai_mod
+from ckanext.ecarto.core import access
+from ckanext.ecarto.core import uai as uai_mod
+from ckanext.ecarto.core.axes import AXIS_LABELS
+from ckanext.ecarto.core.translation import N_, _
+from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.ingest import coltypes, keys, limits
 from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.ingest.reader import ReadError, read_table, wide_encoding
-from ckanext.ecarto.translation import N_, _
 from ckanext.ecarto.validation import tableschema
 
 log = logging.getLogger(__name__)
@@ -43,14 +48,7 @@ MAX_NOT_IN_DIRECTORY = 500
 MAX_DISTINCT_KEYS = 1_000_000
 CHUNK_ROWS = 50_000
 
-# Labels below are msgids, translated when the report is built (see _label).
-AXE_LABELS = {
-    "etablissements": N_("Annuaire et référentiels des établissements"),
-    "connectivite": N_("Connectivité"),
-    "equipement": N_("Équipement"),
-    "services_ressources": N_("Services et ressources"),
-    "experimentations": N_("Expérimentations"),
-}
+# Labels below (and core/axes.AXIS_LABELS) are msgids, translated when the report is built (see _label).
 ENCODING_LABELS = {
     "utf-8": "UTF-8", "utf-8-sig": N_("UTF-8 (avec BOM)"), "cp1252": "Windows-1252 (Excel)",
     "latin-1": "Latin-1 (ISO-8859-1)", "utf-16": N_("UTF-16 (texte Unicode, avec BOM)"),
@@ -90,7 +88,7 @@ class _Report:
         self.data: dict[str, Any] = {
             "version": REPORT_VERSION,
             "valid": False, "blocking": False, "verdict": "ok", "summary": "",
-            "axe": {"id": axe, "label": _label(AXE_LABELS, axe)},
+            "axe": {"id": axe, "label": _label(AXIS_LABELS, axe)},
             "file": {"name": filename or os.path.basename(path), "size": size, "format": None,
                      "encoding": None, "encoding_label": None, "bom": False, "separator": None,
                      "separator_label": None, "header_line": None, "columns": [], "n_rows": 0},
@@ -141,7 +139,6 @@ def not_a_table(path: str) -> Optional[str]:
 
 
 def _zip_names(path: str) -> bytes:
-    import zipfile
     try:
         with zipfile.ZipFile(path) as z:
             return "\n".join(z.namelist()).encode()
@@ -177,29 +174,10 @@ def key_candidates(headers: list[str], sample: pd.DataFrame) -> list[dict[str, A
 def _directory_known(uais: list[str], reader: Any) -> Optional[set[str]]:
     """The UAIs of `uais` the establishment directory knows (from datasets `reader` may read);
     None when the check is impossible (no database, no directory yet)."""
-    try:
-        import sqlalchemy as sa
-        from ckan.model import meta
-
-        from ckanext.ecarto.etablissements import directory
-        from ckanext.ecarto.logic import access
-    except Exception:  # noqa: BLE001 - outside CKAN
-        return None
     reader = reader or access.ANONYMOUS
     try:
         with meta.engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"),
-                                  {"t": directory.table_name()}).scalar()
-            if not exists:
-                return set()
-            known: set[str] = set()
-            sql = sa.text(f"""
-                SELECT DISTINCT s.uai FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
-                WHERE s.uai = ANY(CAST(:uais AS text[])) AND {access.readable_packages_sql('p')}""")
-            for start in range(0, len(uais), 20_000):
-                part = uais[start:start + 20_000]
-                known.update(r[0] for r in conn.execute(sql, {"uais": part, **access.reader_params(reader)}))
-            return known
+            return directory.known_uais(conn, uais, reader)
     except Exception:  # noqa: BLE001 - the report must still come out
         log.exception("Vérification des UAI dans l'annuaire impossible")
         return None
@@ -222,7 +200,7 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
     message_frictionless}]); ``bad_lines``; ``duplicates``; ``preview`` (columns, rows [{line,
     values}]); ``errors`` / ``warnings`` / ``infos`` ([{code, message}]).
 
-    ``reader`` (logic.access.Reader) decides which directory datasets count; ``max_bytes``
+    ``reader`` (core.access.Reader) decides which directory datasets count; ``max_bytes``
     makes a larger file blocking (its content is still checked and reported).
     """
     started = time.monotonic()

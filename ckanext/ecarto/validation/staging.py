@@ -18,7 +18,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Optional
 
-from ckanext.ecarto.translation import _
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto.core.translation import _
 
 MAX_AGE_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -48,7 +50,6 @@ class Staged:
 
 def root() -> str:
     try:
-        import ckan.plugins.toolkit as tk
         base = tk.config.get("ckan.storage_path")
     except Exception:  # noqa: BLE001
         base = None

@@ -19,8 +19,8 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from ckanext.ecarto.core.translation import N_, _
 from ckanext.ecarto.ingest.coltypes import normalise_header
-from ckanext.ecarto.translation import N_, _
 
 TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
 
@@ -68,13 +68,13 @@ def descriptor(axe: str) -> dict[str, Any]:
 
 def frictionless_schema(axe: str) -> Any:
     """The axis schema as a frictionless Schema (the descriptor is validated on the way)."""
-    from frictionless import Schema
+    from frictionless import Schema  # optional dependency: frictionless, heavy, loaded when a report needs it
     return Schema.from_descriptor(descriptor(axe))
 
 
 def frictionless_version() -> str:
     try:
-        import frictionless
+        import frictionless  # optional dependency: frictionless (see frictionless_schema)
         return frictionless.__version__
     except Exception:  # pragma: no cover - frictionless is a pinned requirement
         return "absent"
@@ -216,7 +216,7 @@ def checkers(axe: str, matches: list[FieldMatch], *, skip: set[str]) -> list[Cel
 
 def frictionless_message(ftype: str, note: str, *, cell: str, row_number: int, match: FieldMatch) -> str:
     """The English message frictionless gives for this error (as in its validation reports)."""
-    from frictionless import errors
+    from frictionless import errors  # optional dependency: frictionless (see frictionless_schema)
     cls = errors.TypeError if ftype == "type-error" else errors.ConstraintError
     error = cls(note=note, cells=[], row_number=row_number, cell=cell,
                 field_name=match.column or match.name, field_number=match.position)

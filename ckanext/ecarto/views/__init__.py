@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ckanext.ecarto.views.etablissement import etablissement
+from ckanext.ecarto.views.publication import publication
+from ckanext.ecarto.views.territoire import territoire
+
 
 def get_blueprints() -> list[Blueprint]:
-    from ckanext.ecarto.views.etablissement import etablissement
-    from ckanext.ecarto.views.publication import publication
-    from ckanext.ecarto.views.territoire import territoire
     return [etablissement, publication, territoire]

@@ -1,4 +1,8 @@
-"""What the portal's CSV exports share (`/etablissement/<uai>.csv`, `/territoire/….csv`).
+"""What the portal's views share: the CSV exports (`/etablissement/<uai>.csv`,
+`/territoire/….csv`), the context of the actions they call, JSON answers and the format suffix
+of their addresses (`.json`, `.csv`, `.geojson`; see the end of the module).
+
+CSV exports.
 
 Formula injection (OWASP "CSV Injection"): a spreadsheet evaluates a cell whose text begins with
 `=`, `+`, `-`, `@`, a tab or a carriage return as a formula (`=HYPERLINK(…)` leaking data,
@@ -26,8 +30,9 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional
 
+import ckan.plugins.toolkit as tk
 from flask import Response
 
 DELIMITER = ";"
@@ -89,3 +94,35 @@ class CsvExport:
     def response(self, filename: str) -> Response:
         return Response(self._out.getvalue(), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --------------------------------------------------------------------------- contexts and formats
+
+def user_name() -> Optional[str]:
+    """The logged-in user's name, None for a visitor."""
+    return tk.current_user.name if tk.current_user.is_authenticated else None
+
+
+def action_context() -> dict[str, Any]:
+    """The context of an action called by a page: the current user, whose rights CKAN checks."""
+    return {"user": user_name()}
+
+
+def json_response(data: Any, status: int = 200, *, max_age: Optional[int] = None, compact: bool = False,
+                  indent: Optional[int] = None, default: Optional[Callable[[Any], Any]] = None) -> Response:
+    """`data` as JSON (UTF-8 characters as they are); `compact` without spaces (map data);
+    `max_age`: seconds a browser or proxy may keep it."""
+    separators = (",", ":") if compact else None
+    text = json.dumps(data, ensure_ascii=False, separators=separators, indent=indent, default=default)
+    response = Response(text, status=status, mimetype="application/json")
+    if max_age is not None:
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def split_format(ident: str, formats: Iterable[str]) -> tuple[str, str]:
+    """`0311131L.json` -> (`0311131L`, `json`); no known suffix: (ident, `html`)."""
+    for fmt in formats:
+        if ident.lower().endswith("." + fmt):
+            return ident[: -len(fmt) - 1], fmt
+    return ident, "html"

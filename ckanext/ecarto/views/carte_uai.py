@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, request
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.ecarto.ingest import loader
+from ckanext.ecarto.ingest import loader, registry
 from ckanext.ecarto.territoires import aggregates
 from ckanext.ecarto.territoires import indicators as ind
+from ckanext.ecarto.views._common import action_context, json_response
 
 VIEW_TYPE = "ecarto_carte_uai"
 MAX_POINTS = 30_000
@@ -30,7 +30,7 @@ carte_uai = Blueprint("ecarto_carte_uai", __name__)
 
 def _registry(resource_id: str) -> Optional[dict[str, Any]]:
     try:
-        row = loader.status(resource_id)
+        row = registry.status(resource_id)
     except Exception:  # noqa: BLE001 - no registry yet (fresh database)
         return None
     if not row or row.get("status") != "ok" or row.get("key_kind") != "uai" or not row.get("table_name"):
@@ -60,15 +60,8 @@ def map_data(resource_id: str, column: Optional[str]) -> Optional[dict[str, Any]
     conn = model.Session.connection()
     if not aggregates.tables_exist(conn):
         return {"colonne": None, "colonnes": list(columns.values()), "points": [], "legende": {}}
-    value_sql = f'v."{chosen["name"]}"' if chosen else "NULL"
-    sql = sa.text(f"""
-        WITH v AS (SELECT DISTINCT ON (_key) * FROM {row['table_name']} ORDER BY _key, _row DESC)
-        SELECT e.uai, e.nom, e.type, e.latitude, e.longitude, {value_sql} AS valeur
-        FROM v JOIN {aggregates.t('territoire_etablissement')} e ON e.uai = v._key
-        WHERE e.latitude IS NOT NULL AND e.longitude IS NOT NULL
-        ORDER BY e.uai LIMIT :limit""")
-    points = [dict(r) for r in conn.execute(sql, {"limit": MAX_POINTS}).mappings()]
-    total = conn.execute(sa.text(f"SELECT count(DISTINCT _key) FROM {row['table_name']}")).scalar()
+    points = aggregates.located_values(conn, row["table_name"], chosen["name"] if chosen else None, MAX_POINTS)
+    total = loader.distinct_keys(conn, row["table_name"])
     for point in points:
         if hasattr(point["valeur"], "isoformat"):
             point["valeur"] = point["valeur"].isoformat()
@@ -93,16 +86,14 @@ def _legend(column: Optional[dict[str, Any]], points: list[dict[str, Any]]) -> d
 
 @carte_uai.route("/territoire/carte-uai/<resource_id>.json")
 def data(resource_id: str) -> Response:
-    context = {"user": tk.current_user.name if tk.current_user.is_authenticated else None}
     try:
-        tk.check_access("resource_show", context, {"id": resource_id})
+        tk.check_access("resource_show", action_context(), {"id": resource_id})
     except (tk.NotAuthorized, tk.ObjectNotFound):
-        return Response(json.dumps({"error": tk._("Ressource introuvable.")}), status=404, mimetype="application/json")
+        return json_response({"error": tk._("Ressource introuvable.")}, status=404)
     result = map_data(resource_id, request.args.get("colonne"))
     if result is None:
-        return Response(json.dumps({"error": tk._("Cette ressource n'a pas de colonne UAI chargée.")}, ensure_ascii=False),
-                        status=404, mimetype="application/json")
-    return Response(json.dumps(result, ensure_ascii=False, default=str), mimetype="application/json")
+        return json_response({"error": tk._("Cette ressource n'a pas de colonne UAI chargée.")}, status=404)
+    return json_response(result, default=str)
 
 
 def view_info() -> dict[str, Any]:

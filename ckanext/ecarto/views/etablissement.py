@@ -1,7 +1,6 @@
 """`/etablissement` (search) and `/etablissement/<uai>` (page, `.json`, `.csv`)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -9,20 +8,19 @@ from flask import Blueprint, Response, jsonify, request
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto.core import access
+from ckanext.ecarto.core.uai import check
 from ckanext.ecarto.etablissements import finder
 from ckanext.ecarto.etablissements.identity import TYPES
-from ckanext.ecarto.etablissements.uai import check
-from ckanext.ecarto.logic import access, schema
 from ckanext.ecarto.logic import etablissement as etablissement_logic
-from ckanext.ecarto.views._common import CsvExport
+from ckanext.ecarto.logic import schema
+from ckanext.ecarto.views._common import CsvExport, action_context, json_response, split_format, user_name
 
 etablissement = Blueprint("ecarto_etablissement", __name__)
 
 PAGE_SIZE = 20
-
-
-def _context() -> dict[str, Any]:
-    return {"user": tk.current_user.name if tk.current_user.is_authenticated else None}
+AUTOCOMPLETE_ROWS = 10
+FORMATS = ("json", "csv")
 
 
 def _query_from_request() -> finder.Query:
@@ -34,11 +32,18 @@ def _query_from_request() -> finder.Query:
     return etablissement_logic.search_query(params, limit=PAGE_SIZE, offset=(params["page"] - 1) * PAGE_SIZE)
 
 
+def _search_params(query: finder.Query) -> dict[str, Any]:
+    """The parameters of `ecarto_etablissement_search` for the page's query."""
+    params = {"q": query.q, "type": query.type, "secteur": query.secteur, "departement": query.departement,
+              "academie": query.academie, "commune": query.commune, "rows": query.limit, "start": query.offset}
+    return {k: v for k, v in params.items() if v is not None}
+
+
 @etablissement.route("/etablissement")
 def search() -> str:
     query = _query_from_request()
-    reader = access.reader_for(_context()["user"])
-    results = finder.search(model.Session.connection(), query, reader)
+    found = tk.get_action("ecarto_etablissement_search")(action_context(), _search_params(query))
+    results = finder.Results(count=found["count"], items=found["results"], facets=found["facets"])
     page = query.offset // PAGE_SIZE + 1
     return tk.render("ecarto/etablissement/search.html", {
         "query": query, "results": results, "types": TYPES, "page": page,
@@ -51,39 +56,30 @@ def autocomplete() -> Response:
     try:
         params = schema.validate(request.args.to_dict(), schema.autocomplete_schema)
     except tk.ValidationError as exc:
-        return Response(json.dumps({"error": schema.error_message(exc)}, ensure_ascii=False),
-                        status=400, mimetype="application/json")
-    query = finder.Query(q=params["q"], limit=10)
-    if len(query.q.strip()) < 2:
+        return json_response({"error": schema.error_message(exc)}, status=400)
+    if len(params["q"].strip()) < 2:
         return jsonify([])
-    reader = access.reader_for(_context()["user"])
-    results = finder.search(model.Session.connection(), query, reader)
+    found = tk.get_action("ecarto_etablissement_search")(action_context(),
+                                                         {"q": params["q"], "rows": AUTOCOMPLETE_ROWS})
     return jsonify([{"uai": r["uai"], "nom": r["nom"], "commune": r["commune_nom"],
-                     "url": tk.url_for("ecarto_etablissement.read", ident=r["uai"])} for r in results.items])
-
-
-def _split_format(ident: str) -> tuple[str, str]:
-    for fmt in ("json", "csv"):
-        if ident.lower().endswith("." + fmt):
-            return ident[: -len(fmt) - 1], fmt
-    return ident, "html"
+                     "url": tk.url_for("ecarto_etablissement.read", ident=r["uai"])} for r in found["results"]])
 
 
 @etablissement.route("/etablissement/<ident>", endpoint="read")
 def read(ident: str) -> Any:
-    raw, fmt = _split_format(ident)
+    raw, fmt = split_format(ident, FORMATS)
     verdict = check(raw)
     if not verdict.valid:
         return _error(400, verdict.message, fmt, uai=verdict.value)
     try:
-        record = tk.get_action("ecarto_etablissement_show")(_context(), {"uai": verdict.value})
+        record = tk.get_action("ecarto_etablissement_show")(action_context(), {"uai": verdict.value})
     except tk.ObjectNotFound:
-        reader = access.reader_for(_context()["user"])
+        reader = access.reader_for(user_name())
         suggestions = finder.suggestions(model.Session.connection(), verdict.value, reader)
         message = tk._("Aucun établissement {uai} dans les données du portail.").format(uai=verdict.value)
         return _error(404, message, fmt, uai=verdict.value, suggestions=suggestions)
     if fmt == "json":
-        return Response(json.dumps(record, ensure_ascii=False, indent=1), mimetype="application/json")
+        return json_response(record, indent=1)
     if fmt == "csv":
         return _csv(record)
     return tk.render("ecarto/etablissement/read.html", {
@@ -94,9 +90,8 @@ def read(ident: str) -> Any:
 
 
 def _error(status: int, message: str, fmt: str, **extra: Any) -> Any:
-    if fmt in {"json", "csv"}:
-        return Response(json.dumps({"error": message, **extra}, ensure_ascii=False),
-                        status=status, mimetype="application/json")
+    if fmt in FORMATS:
+        return json_response({"error": message, **extra}, status=status)
     return tk.render("ecarto/etablissement/error.html",
                      {"status": status, "message": message, **extra}), status
 

@@ -18,15 +18,13 @@ from flask import Blueprint, Response, request
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.ecarto.logic import access
+from ckanext.ecarto.core import access
+from ckanext.ecarto.ingest import registry
 from ckanext.ecarto.logic import publication as logic
 from ckanext.ecarto.validation import staging, tableschema
+from ckanext.ecarto.views._common import user_name
 
 publication = Blueprint("ecarto_publication", __name__)
-
-
-def _user() -> Optional[str]:
-    return tk.current_user.name if tk.current_user.is_authenticated else None
 
 
 def _package_for_publishing(ident: str, resource_id: Optional[str] = None) -> dict[str, Any]:
@@ -35,7 +33,7 @@ def _package_for_publishing(ident: str, resource_id: Optional[str] = None) -> di
     CKAN's convention: whoever cannot read the dataset gets the page its dataset view gives them
     (404 "Dataset not found", nothing of the dataset in it, not even whether it exists); a reader
     who may not publish gets 403."""
-    context = {"user": _user()}
+    context = {"user": user_name()}
     try:
         package = tk.get_action("package_show")(context, {"id": ident})
     except (tk.ObjectNotFound, tk.NotAuthorized):
@@ -61,7 +59,7 @@ def _common(package: dict[str, Any]) -> dict[str, Any]:
 
 def _axe_choices() -> list[dict[str, Any]]:
     try:
-        from ckanext.scheming.helpers import scheming_get_dataset_schema
+        from ckanext.scheming.helpers import scheming_get_dataset_schema  # optional dependency: ckanext-scheming
         schema = scheming_get_dataset_schema("dataset") or {}
         return next((f.get("choices", []) for f in schema.get("dataset_fields", []) if f["field_name"] == "axe"), [])
     except Exception:  # noqa: BLE001
@@ -81,18 +79,18 @@ def upload(id: str) -> Any:
             try:
                 staged = logic.stage_input({"upload": request.files.get("upload"), "url": request.form.get("url"),
                                             "uai_column": request.form.get("uai_column")},
-                                           package_id=package["id"], user=_user() or "", resource_id=resource_id)
+                                           package_id=package["id"], user=user_name() or "", resource_id=resource_id)
             except tk.ValidationError as exc:
                 errors = exc.error_dict
             else:
-                logic.validate_staged(staged, extra["axe"], access.reader_for(_user()))
+                logic.validate_staged(staged, extra["axe"], access.reader_for(user_name()))
                 return tk.redirect_to("ecarto_publication.report", id=package["name"], token=staged.token)
     return tk.render("ecarto/publication/upload.html", {**extra, "errors": errors, "resource_id": resource_id})
 
 
 def _staged(package: dict[str, Any], token: str) -> staging.Staged:
     try:
-        return staging.load(token, package_id=package["id"], user=_user())
+        return staging.load(token, package_id=package["id"], user=user_name())
     except staging.StagingError as exc:
         return tk.abort(404, str(exc))
 
@@ -116,7 +114,7 @@ def choose_column(id: str, token: str) -> Any:
     staged = _staged(package, token)
     column = (request.form.get("uai_column") or "").strip() or None
     staged.options["uai_column"] = column
-    logic.validate_staged(staged, logic.dataset_axe(package) or "", access.reader_for(_user()))
+    logic.validate_staged(staged, logic.dataset_axe(package) or "", access.reader_for(user_name()))
     return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
 
 
@@ -128,7 +126,7 @@ def publish(id: str, token: str) -> Any:
         tk.h.flash_error(tk._("Ce fichier a des erreurs bloquantes : il ne peut pas être publié."))
         return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
     try:
-        outcome = logic.publish_staged({"user": _user()}, staged, name=request.form.get("name"),
+        outcome = logic.publish_staged({"user": user_name()}, staged, name=request.form.get("name"),
                                        description=request.form.get("description"))
     except tk.ValidationError as exc:
         tk.h.flash_error(tk._("Publication impossible : {error}").format(error=exc.error_summary))
@@ -150,9 +148,8 @@ def done(id: str, resource_id: str) -> Any:
     resource = next((r for r in package.get("resources", []) if r["id"] == resource_id), None)
     if resource is None:
         return tk.abort(404, tk._("Ressource introuvable."))
-    from ckanext.ecarto import ingest
-    status = ingest.status(resource_id) or {}
-    pages = logic.pages_of(resource_id, access.reader_for(_user()))
+    status = registry.status(resource_id) or {}
+    pages = logic.pages_of(resource_id, access.reader_for(user_name()))
     return tk.render("ecarto/publication/done.html", {**_common(package), "resource": resource,
                                                       "status": status, "pages": pages})
 

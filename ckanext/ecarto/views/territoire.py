@@ -12,28 +12,21 @@ from flask import Blueprint, Response, request
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from ckanext.ecarto import territories
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.logic import territoire as logic
+from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates, etat_des_lieux, geometry, record
 from ckanext.ecarto.territoires import indicators as ind
-from ckanext.ecarto.views._common import CsvExport
+from ckanext.ecarto.views._common import CsvExport, action_context, json_response, split_format
 
 territoire = Blueprint("ecarto_territoire", __name__)
 
 FORMATS = ("json", "csv", "geojson")
 
 
-def _context() -> dict[str, Any]:
-    return {"user": tk.current_user.name if tk.current_user.is_authenticated else None}
-
-
 def _json(data: Any, status: int = 200, max_age: Optional[int] = None) -> Response:
-    response = Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
-                        mimetype="application/json")
-    if max_age is not None:
-        response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response
+    """Map data and API-like answers of these pages: compact JSON."""
+    return json_response(data, status, max_age=max_age, compact=True)
 
 
 def _args(schema_fn: Any) -> tuple[dict[str, Any], Optional[str]]:
@@ -42,13 +35,6 @@ def _args(schema_fn: Any) -> tuple[dict[str, Any], Optional[str]]:
         return schema.validate(request.args.to_dict(), schema_fn), None
     except tk.ValidationError as exc:
         return {}, schema.error_message(exc)
-
-
-def _split_format(code: str) -> tuple[str, str]:
-    for fmt in FORMATS:
-        if code.lower().endswith("." + fmt):
-            return code[: -len(fmt) - 1], fmt
-    return code, "html"
 
 
 # --------------------------------------------------------------------------- index
@@ -74,7 +60,7 @@ def index() -> str:
 
 @territoire.route("/territoire/<ident>")
 def france(ident: str) -> Any:
-    name, fmt = _split_format(ident)
+    name, fmt = split_format(ident, FORMATS)
     if name.lower() != territories.FRANCE:
         return _not_found(name, "", fmt)
     return _read(territories.FRANCE, "", fmt)
@@ -82,7 +68,7 @@ def france(ident: str) -> Any:
 
 @territoire.route("/territoire/<niveau>/<code>")
 def read(niveau: str, code: str) -> Any:
-    code, fmt = _split_format(code)
+    code, fmt = split_format(code, FORMATS)
     return _read(niveau, code, fmt)
 
 
@@ -93,7 +79,7 @@ def _read(niveau: str, code: str, fmt: str) -> Any:
     canonical = record.path(territory)
     if fmt == "html" and request.path != canonical:
         return tk.redirect_to(canonical)       # /territoire/departement/031 → /31
-    data = tk.get_action("ecarto_territoire_show")(_context(), {"niveau": territory.level, "code": territory.code})
+    data = tk.get_action("ecarto_territoire_show")(action_context(), {"niveau": territory.level, "code": territory.code})
     if fmt == "json":
         return _json(data)
     if fmt == "csv":

@@ -13,6 +13,7 @@ from __future__ import annotations
 def _(msgid: str) -> str:
     """CKAN's translation when a request or app is there, the French msgid otherwise."""
     try:
+        # optional dependency: CKAN, loaded lazily (scripts and bare tests run without it)
         import ckan.plugins.toolkit as tk
         return tk._(msgid)
     except Exception:  # noqa: BLE001 - outside CKAN (scripts, bare tests)
@@ -23,6 +24,7 @@ def ungettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for `n` (French msgids; no ``%`` in them: flask_babel
     %-formats plural forms)."""
     try:
+        # optional dependency: CKAN, loaded lazily (scripts and bare tests run without it)
         import ckan.plugins.toolkit as tk
         return tk.ungettext(singular, plural, n)
     except Exception:  # noqa: BLE001 - outside CKAN (scripts, bare tests)

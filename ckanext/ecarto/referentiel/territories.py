@@ -21,11 +21,15 @@ import functools
 import gzip
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-GEO_DIR = Path(__file__).resolve().parent / "data" / "geo"
+from shapely import union_all
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+
+GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
 
 FRANCE = "france"
 REGION = "region"
@@ -198,19 +202,19 @@ def _boundaries() -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-def _round(coords: Any, digits: int = 5) -> Any:
+def round_coordinates(coords: Any, digits: int = 5) -> Any:
+    """GeoJSON coordinates (nested lists) rounded to `digits` decimals."""
     if isinstance(coords, (int, float)):
         return round(coords, digits)
-    return [_round(c, digits) for c in coords]
+    return [round_coordinates(c, digits) for c in coords]
 
 
-def _polygonal(shape: Any) -> Any:
+def _polygonal(geom: Any) -> Any:
     """Keep the polygons of a geometry (a union can return a collection)."""
-    from shapely.geometry import MultiPolygon, Polygon
-    if isinstance(shape, (Polygon, MultiPolygon)):
-        return shape
+    if isinstance(geom, (Polygon, MultiPolygon)):
+        return geom
     polygons: list[Any] = []
-    for part in getattr(shape, "geoms", []):
+    for part in getattr(geom, "geoms", []):
         if isinstance(part, Polygon):
             polygons.append(part)
         elif isinstance(part, MultiPolygon):
@@ -220,8 +224,6 @@ def _polygonal(shape: Any) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _geometry_json(level: str, code: str, tolerance: float) -> Optional[str]:
-    from shapely import union_all
-    from shapely.geometry import mapping, shape
 
     boundaries = _boundaries()
     if level == FRANCE:
@@ -242,7 +244,7 @@ def _geometry_json(level: str, code: str, tolerance: float) -> Optional[str]:
     if geom.is_empty:
         return None
     data = mapping(geom)
-    return json.dumps({"type": data["type"], "coordinates": _round(data["coordinates"])},
+    return json.dumps({"type": data["type"], "coordinates": round_coordinates(data["coordinates"])},
                       separators=(",", ":"))
 
 
@@ -295,7 +297,6 @@ def _descendants(level: str, code: str, target_level: str) -> tuple[Territory, .
 
 
 def _plain_text(text: str) -> str:
-    import unicodedata
     text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
     return " ".join(text.replace("-", " ").replace("'", " ").split())
 
