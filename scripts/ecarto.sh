@@ -292,8 +292,9 @@ cmd_serve() {
     local port="${ECARTO_PORT:-5000}" workers="${ECARTO_WORKERS:-3}"
     # Background jobs (ingestion of large uploads and linked files) run in a CKAN worker.
     "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker >"$STATE/jobs-worker.log" 2>&1 &
-    local worker=$!
-    trap 'kill $worker 2>/dev/null' EXIT INT TERM
+    # global, not local: the EXIT trap runs after this function has returned
+    JOBS_WORKER_PID=$!
+    trap 'kill "${JOBS_WORKER_PID:-}" 2>/dev/null || true' EXIT INT TERM
     say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches) — Ctrl+C pour arrêter"
     "$VENV/bin/gunicorn" --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
         --access-logfile - --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application
