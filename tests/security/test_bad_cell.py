@@ -35,7 +35,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 OCCITANIE = SAMPLE / "annuaire-education" / "fr-en-annuaire-education_occitanie_2024-11-26.csv.gz"
 IPS = SAMPLE / "ips-colleges-2023" / "ips-colleges-2023.csv"
 UAI = "Identifiant_de_l_etablissement"
-PASSWORD = "motdepasse-de-test-123"
+from tests.security import people
+from tests.security.people import PASSWORD
 
 
 def _cut(text: str, keep) -> str:
@@ -60,12 +61,9 @@ def portal(module_portal_db) -> Portal:
 
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
-    menj = helpers.call_action("organization_create", dict(ctx), name="menj",
-                               title="Ministère de l'Éducation nationale")
-    org = helpers.call_action("organization_create", dict(ctx), name="departement-ariege",
-                              title="Département de l'Ariège")
-    editor = factories.User(name="editeur-ariege", password=PASSWORD)
-    helpers.call_action("organization_member_create", dict(ctx), id=org["id"], username=editor["name"], role="editor")
+    menj = people.ministry(sysadmin)
+    org, editor = people.collectivite_with_editor(sysadmin, "departement-ariege", "Département de l'Ariège",
+                                                  "editeur-ariege")
     token = factories.APIToken(user=editor["name"])["token"]
 
     annuaire = _cut(gzip.decompress(OCCITANIE.read_bytes()).decode("utf-8-sig"),

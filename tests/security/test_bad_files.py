@@ -38,6 +38,8 @@ import ckan.model as model
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
+from tests.security import people
+
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,11 +112,8 @@ class Portal:
 @pytest.fixture(scope="module")
 def portal(module_portal_db) -> Portal:
     sysadmin = factories.Sysadmin()
-    org = helpers.call_action("organization_create", {"user": sysadmin["name"]}, name="departement-haute-garonne",
-                              title="Département de la Haute-Garonne")
-    editor = factories.User(name="editeur-hg")
-    helpers.call_action("organization_member_create", {"user": sysadmin["name"]}, id=org["id"],
-                        username=editor["name"], role="editor")
+    org, editor = people.collectivite_with_editor(sysadmin, "departement-haute-garonne",
+                                                  "Département de la Haute-Garonne", "editeur-hg", password=None)
     token = factories.APIToken(user=editor["name"])["token"]
     model.Session.remove()
     return Portal(sysadmin, org, editor, token)

@@ -31,7 +31,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "annuaire-edu
 OCCITANIE = SAMPLE / "fr-en-annuaire-education_occitanie_2024-11-26.csv.gz"
 VAL_DE_MARNE = SAMPLE / "fr-en-annuaire-education_094-ecoles-publiques_2026-05-27.csv"
 UAI = "Identifiant_de_l_etablissement"
-PASSWORD = "motdepasse-de-test-123"
+from tests.security import people
 # with the nature code and type of the real directory: the file then looks like a full annuaire
 HIJACK_HEADER = ["uai", "nom_etablissement", "type_etablissement", "code_nature", "code_commune", "nom_commune",
                  "adresse_1", "code_postal", "web", "latitude", "longitude"]
@@ -88,14 +88,9 @@ def portal(module_portal_db) -> Portal:
 
     sysadmin = factories.Sysadmin()
     ctx = {"user": sysadmin["name"]}
-    # a fresh context for each creation: CKAN keeps the created object in the context it is given
-    menj = helpers.call_action("organization_create", dict(ctx), name="menj",
-                               title="Ministère de l'Éducation nationale")
-    tierce = helpers.call_action("organization_create", dict(ctx), name="collectivite-tierce",
-                                 title="Collectivité tierce")
-    editor = factories.User(name="editeur-tierce", password=PASSWORD)
-    helpers.call_action("organization_member_create", dict(ctx), id=tierce["id"], username=editor["name"],
-                        role="editor")
+    menj = people.ministry(sysadmin)
+    tierce, editor = people.collectivite_with_editor(sysadmin, "collectivite-tierce", "Collectivité tierce",
+                                                     "editeur-tierce")
 
     annuaire_text = _annuaire_lines(OCCITANIE, lambda r: r["Code_departement"] == "009")
     annuaire = helpers.call_action("package_create", dict(ctx), name="annuaire-ariege", owner_org=menj["id"],

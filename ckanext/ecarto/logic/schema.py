@@ -237,7 +237,8 @@ def etablissement_search_page_schema() -> Schema:
     return {**_etablissement_filters(), "page": [default(1), integer(1, MAX_PAGE)]}
 
 
-def autocomplete_schema() -> Schema:
+def query_only_schema() -> Schema:
+    """Pages that take only a free-text `q`: the establishment autocomplete, `/territoire`."""
     return {"q": [default(""), text(QUERY_LENGTH)]}
 
 
@@ -246,10 +247,6 @@ def territoire_show_schema() -> Schema:
         "niveau": [ignore_missing, text(CODE_LENGTH)],
         "code": [ignore_missing, text(CODE_LENGTH)],
     }
-
-
-def territoire_index_schema() -> Schema:
-    return {"q": [default(""), text(QUERY_LENGTH)]}
 
 
 def territoire_map_schema() -> Schema:

@@ -54,7 +54,7 @@ def search() -> str:
 @etablissement.route("/etablissement/autocomplete")
 def autocomplete() -> Response:
     try:
-        params = schema.validate(request.args.to_dict(), schema.autocomplete_schema)
+        params = schema.validate(request.args.to_dict(), schema.query_only_schema)
     except tk.ValidationError as exc:
         return json_response({"error": schema.error_message(exc)}, status=400)
     if len(params["q"].strip()) < 2:

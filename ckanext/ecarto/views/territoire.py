@@ -41,7 +41,7 @@ def _args(schema_fn: Any) -> tuple[dict[str, Any], Optional[str]]:
 
 @territoire.route("/territoire")
 def index() -> str:
-    args, error = _args(schema.territoire_index_schema)
+    args, error = _args(schema.query_only_schema)
     if error:
         return tk.abort(400, error)
     q = args["q"]
