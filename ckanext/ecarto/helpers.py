@@ -1,9 +1,12 @@
-"""Template helpers (`h.ecarto_*`): French number formatting."""
+"""Template helpers (`h.ecarto_*`): French number formatting; the column model of a resource
+on its page (views/colonnes.py)."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
-__all__ = ["ecarto_format_number", "ecarto_format_percent"]
+from ckanext.ecarto.views.colonnes import column_model as ecarto_column_model
+
+__all__ = ["ecarto_column_model", "ecarto_format_number", "ecarto_format_percent"]
 
 
 def ecarto_format_number(value: Any, decimals: Optional[int] = None) -> str:

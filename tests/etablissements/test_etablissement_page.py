@@ -9,6 +9,8 @@ import pytest
 
 import ckan.tests.helpers as helpers
 
+from tests.etablissements.conftest import ARCEP_FTTH, rows
+
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
 
@@ -60,8 +62,35 @@ def test_commune_level_context(portal):
     record = show(college["Identifiant_de_l_etablissement"])
     context = {b["source"]["dataset"]: b for b in record["contexte_commune"]}
     assert "arcep-ftth-2018" in context
+    # issue #14: ftthCommunes is reshaped at ingestion (periods as rows, one measure per `Champ`):
+    # the commune's rows are one per quarter, and « Locaux Raccordables » shows in the
+    # Connectivité axis as commune-level context, its latest quarter current, the others history
+    expected = _ftth(college["Code_commune"])
     lines = context["arcep-ftth-2018"]["lignes"]
-    assert {line["Champ"] for line in lines} == {"Locaux Raccordables", "Catégorie"}
+    assert [line["periode"] for line in lines] == ["T3 2017", "T4 2017", "T1 2018"]
+    assert [line["Locaux Raccordables"] for line in lines] == expected
+    # an establishment of a commune where FttH grew over the three quarters (first in file order)
+    school = next(r for r in portal.annuaire if len(set(_ftth(r["Code_commune"]))) == 3)
+    expected = _ftth(school["Code_commune"])
+    record = show(school["Identifiant_de_l_etablissement"])
+    connectivite = next(a for a in record["axes"] if a["id"] == "connectivite")
+    locaux = next(m for m in connectivite["niveau_commune"] if m["colonne"] == "Locaux Raccordables")
+    assert locaux["niveau"] == "commune" and (locaux["periode"], locaux["valeur"]) == ("T1 2018", expected[-1])
+    assert [(h["periode"], h["valeur"]) for h in locaux["historique"]] == list(zip(["T3 2017", "T4 2017"], expected[:2]))
+
+
+_FTTH: dict[str, list[int]] = {}
+
+
+def _ftth(commune: str) -> list[int]:
+    """Locaux raccordables of one commune, T3 2017 -> T1 2018, read with the csv module (Arcep
+    writes `-` for zero and no-break spaces between thousands); [] when Arcep has no row."""
+    if not _FTTH:
+        for r in rows(ARCEP_FTTH, delimiter=",", skip=4):
+            if r["Champ"] == "Locaux Raccordables":
+                _FTTH[r["Code commune"]] = [int(r[q].replace("\u00a0", "").replace(" ", "").strip("-") or 0)
+                                            for q in ("T3 2017", "T4 2017", "T1 2018")]
+    return _FTTH.get(commune, [])
 
 
 def test_axes_are_all_present_with_nc_when_no_source(portal):

@@ -20,6 +20,7 @@ EXPECTED_ROWS = {  # rows of each bundled file (checked file by file in test_rea
     "fr-en-annuaire-education_094-ecoles-publiques_2026-05-27.exports-json.json.gz": 613,
     "fr-en-adresse-et-geolocalisation-etablissements_colleges-france_2024-11.csv.gz": 7537,
     "ips-colleges-2023.csv": 6864,
+    "fr-en-ips_colleges.csv": 2644,
     "communes.csv.gz": 35016,
     "ftthCommunes.csv.gz": 70032,
     "commune_techno_sample.csv": 6,
@@ -42,7 +43,7 @@ def test_load_sample_twice(cli):
     first_seconds = time.monotonic() - started
     assert first.exit_code == 0, first.output
     assert first.output.count("créée —") == len(EXPECTED_ROWS)
-    assert "Total : 10 ressources, 126\u00a0933 lignes en base, 0 rejetées" in first.output
+    assert "Total : 11 ressources, 129\u00a0577 lignes en base, 0 rejetées" in first.output
     resources = _resources()
     assert len(resources) == len(EXPECTED_ROWS)
     registry = {r["resource_id"]: r for r in query("SELECT * FROM ecarto_ingested_resource")}

@@ -18,7 +18,7 @@ def test_new_vintage_replaces_the_columns(load):
 
     assert v2026.status == "ok" and v2026.table_name == v2024.table_name
     types = column_types(v2026.table_name)
-    assert "nombre_d_eleves" not in types and len(types) == 71 + 2
+    assert "nombre_d_eleves" not in types and len(types) == 71 + 4  # _key, _row, _periode, _periode_ordre
     stored = registry(resource_id)
     assert [c["source"] for c in stored["columns"]][1:4] == [
         "Identifiant_de_l_etablissement", "Nom_etablissement", "Type_etablissement"]

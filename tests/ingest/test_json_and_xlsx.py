@@ -38,7 +38,8 @@ def test_xlsx_workbook_with_a_title_row(load, tmp_path):
     assert report.status == "ok", report.message
     assert report.file_format == "xlsx" and report.header_line == 3 and report.n_rows == 500
     first = query(f"SELECT * FROM {report.table_name} WHERE _row = 1")[0]
-    assert (first["_key"], first["ips"], first["rentree_scolaire"]) == (rows[0][1], float(rows[0][2]), 2023)
+    # « Rentrée scolaire » 2023 is the row's period (issue #14): the school year it starts
+    assert (first["_key"], first["ips"], first["_periode"]) == (rows[0][1], float(rows[0][2]), "2023-2024")
 
 
 def test_xlsx_numeric_commune_codes_get_their_zero_back(load, tmp_path):

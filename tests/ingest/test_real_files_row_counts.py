@@ -32,7 +32,11 @@ def test_csv_file_loads_every_row(load, path, sep, preamble, key, kind):
     assert report.status == "ok", report.message
     assert (report.key_kind, report.key_column) == (kind, key)
     assert report.n_rows == len(rows) and report.n_rejected == 0
-    assert scalar(f"SELECT count(*) FROM {report.table_name}") == len(rows)
+    reshape = report.layout["reshape"]
+    if reshape is None:
+        assert scalar(f"SELECT count(*) FROM {report.table_name}") == len(rows)
+    else:  # Arcep's quarters in columns and « Champ »: one row per commune and quarter (issue #14)
+        assert scalar(f"SELECT count(*) FROM {report.table_name}") == len(keys) * len(reshape["periods_from_columns"])
     assert scalar(f"SELECT count(DISTINCT _key) FROM {report.table_name}") == len(keys)
     assert report.header_line == preamble + 1 and report.separator == sep
     row = registry(report.resource_id)

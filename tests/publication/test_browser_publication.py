@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.publication import files
+from tests.publication.browser import log_in
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
@@ -20,11 +21,7 @@ def test_a_collectivite_publishes_in_a_browser(portal, page, live_server, screen
     fixed = tmp_path / "ips-colleges-31-corrige.csv"
     fixed.write_bytes(files.ips_haute_garonne())
 
-    page.goto(f"{live_server}/user/login")
-    page.fill("#field-login", portal.editor["name"])
-    page.fill("#field-password", portal.password)
-    page.locator("#field-password").press("Enter")
-    page.wait_for_load_state()
+    log_in(page, live_server, portal.editor["name"], portal.password)
 
     page.goto(f"{live_server}/dataset/new")
     page.fill("#field-title", "IPS des collèges de la Haute-Garonne 2023")

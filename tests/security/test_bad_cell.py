@@ -2,8 +2,9 @@
 
 A collectivité publishes `uai;nb_tablettes` where one school has `douze` instead of a number,
 through the Action API (`resource_create` with an upload) and through CKAN's ordinary resource
-form (`/dataset/<id>/resource/new`), both of which skip the validation report. The column stays
-text; every page of those schools, their JSON and CSV, `ecarto_etablissement_show` and the
+form (`/dataset/<id>/resource/new`), both of which skip the validation report. The column is a
+measure of the equipment axis: stored as a number, « douze » rejected into the resource's report
+with its line and shown n.c. (issue #14); every page of those schools, their JSON and CSV, `ecarto_etablissement_show` and the
 territory pages answer 200 and the other indicators (IPS and its reference values) still show.
 A source that cannot be read at all shows « donnée illisible » for that source only, and the
 failure is logged.
@@ -110,7 +111,7 @@ def _ips_column(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_every_page_answers(app, portal: Portal, uais: list[str], dataset: str) -> None:
-    values = {uais[0]: "douze", uais[1]: "12"}
+    values = {uais[0]: None, uais[1]: 12}  # « douze » was rejected at ingestion: n.c.
     for uai in uais:
         html = app.get(f"/etablissement/{uai}", status=200).get_data(as_text=True)
         assert portal.colleges[uai]["Nom_etablissement"].replace("'", "&#39;") in html
@@ -152,7 +153,10 @@ def test_douze_through_the_action_api(app, portal):
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     status = _status(response.json["result"]["id"])
     assert status["status"] == "ok" and status["n_rows"] == 2
-    assert {c["source"]: c["type"] for c in status["columns"]}["nb_tablettes"] == "string"
+    # nb_tablettes is a measure of the equipment axis (Table Schema): stored as a number, the
+    # « douze » cell rejected into the resource's report with its line (issue #14)
+    assert {c["source"]: c["type"] for c in status["columns"]}["nb_tablettes"] == "number"
+    assert [(r["row"], r["value"]) for r in status["rejects"] if r.get("column") == "nb_tablettes"] == [(1, "douze")]
     assert_every_page_answers(app, portal, uais, "tablettes-api")
     assert_territory_pages_answer(app, portal, uais)
 

@@ -374,6 +374,7 @@ def _pages(portal: Portal) -> dict[str, list[str]]:
         "/schemas/etablissements.csv": [], "/schemas/etablissements.json": [],
         f"/dataset/{name}/publier": ["resource_id"],
         f"/dataset/{name}/publication/{resource}": [],
+        f"/dataset/{name}/resource/{resource}/roles": [],
         "/dataset/": ["q", "sort", "page", "ext_bbox", "tags", "organization", "res_format"],
         "/organization/": ["q", "sort", "page"],
     }

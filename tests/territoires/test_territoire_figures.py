@@ -74,15 +74,29 @@ def test_commune_level_arcep_sums_and_nc_share(portal):
     assert block["statistique"] == "somme"
 
 
+def _thd_block():
+    return indicator(show("france"), "arcep-mci-2026",
+                     "Part des locaux éligibles à 30 Mbit/s ou plus (très haut débit)")
+
+
+def test_thd_share_of_6_communes_is_no_national_figure(portal):
+    """Issue #14: a figure from a 6-commune extract is not a national figure (it used to show
+    as « 93,90 % » for France): n.c. — couverture insuffisante (6 sur ~35 000)."""
+    block = _thd_block()
+    assert block["valeur"] is None and block["statut"] == "couverture_insuffisante"
+    assert block["unite"] == "%" and block["n_valeurs"] == 6
+    assert block["libelle_nc"].startswith("n.c. — couverture insuffisante (6 sur ")
+    # 6 communes of ~35 000: the n.c. share says how little this covers
+    assert block["taux_nc"] > 0.99
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.coverage_threshold", "0.0001")     # 6 of ~35 000: shown
 def test_thd_share_of_premises_is_a_ratio_of_sums(portal):
-    record = show("france")
-    block = indicator(record, "arcep-mci-2026", "Part des locaux éligibles à 30 Mbit/s ou plus (très haut débit)")
+    block = _thd_block()
     mci = portal.expected.mci
     expected = mci.elig_thd30.astype(float).sum() / mci.nbr.astype(float).sum() * 100
     assert block["valeur"] == pytest.approx(expected, abs=0.05)
-    assert block["unite"] == "%" and block["n_valeurs"] == 6
-    # 6 communes of ~35 000: the n.c. share says how little this covers
-    assert block["taux_nc"] > 0.99
+    assert block["statut"] == "ok" and block["n_valeurs"] == 6
 
 
 def test_axis_indicators_without_data_are_listed_as_nc(portal):

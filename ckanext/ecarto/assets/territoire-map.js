@@ -70,12 +70,12 @@
       items.push(dom.el("li", {}, [swatch(palette[i]), label + unit]));
       lower = upper;
     });
-    items.push(nc("n.c. (aucune valeur)"));
+    items.push(nc("n.c. (aucune valeur ou couverture insuffisante)"));
     dom.clear(legend);
     legend.appendChild(dom.el("h3", { className: "ecarto-legend-title",
       text: data.serie.libelle + (unit ? " (" + data.serie.unite + ")" : "") }));
     legend.appendChild(dom.el("p", { className: "small", text: data.dim_libelle + " — " + data.serie.source.dataset_title +
-      (data.serie.millesime ? ", " + data.serie.millesime : "") }));
+      (data.periode ? ", " + data.periode : (data.serie.millesime ? ", " + data.serie.millesime : "")) }));
     legend.appendChild(dom.el("ol", { className: "ecarto-legend-classes" }, items));
   }
 
@@ -99,12 +99,13 @@
   function tableRow(t, unit) {
     return dom.el("tr", {}, [
       dom.el("th", { attrs: { scope: "row" } }, [dom.el("a", { href: t.chemin, text: t.nom })]),
-      dom.el("td", { text: t.valeur === null ? "n.c." : fmt(t.valeur) + (unit ? " " + unit : "") }),
+      dom.el("td", { text: t.valeur === null ? (t.libelle_nc || "n.c.") : fmt(t.valeur) + (unit ? " " + unit : "") }),
       dom.el("td", { text: t.taux_nc === null || t.taux_nc === undefined ? "—" : Math.round(t.taux_nc * 100) + " %" })
     ]);
   }
 
   function describe(props, item, unit) {
+    if (item && item.valeur === null && item.libelle_nc) { return props.nom + " : " + item.libelle_nc; }
     if (!item || item.valeur === null) { return props.nom + " : n.c." + (item && item.taux_nc === 1 ? " (aucune valeur)" : ""); }
     var text = props.nom + " : " + fmt(item.valeur) + (unit ? " " + unit : "");
     if (item.taux_nc !== null && item.taux_nc !== undefined) { text += " (n.c. " + Math.round(item.taux_nc * 100) + " %)"; }

@@ -22,6 +22,13 @@ Rows of other publishers stay in the directory, with two uses only:
 - otherwise they never fill nor override a field of the identity: their columns show under their
   own source block (« Autres données ») like any other UAI-keyed data.
 
+A statistics file that also names and locates establishments (effectifs with ``nom``,
+``adresse``, ``code_postal`` per establishment and rentrée) feeds the directory like any other
+under these rules, with **one row per (UAI, resource)**: its latest period's row (``_periode``,
+whatever the order of the file); the identity lists each resource once (``one_per_resource``);
+and the page shows its measures and flags like any other data, never its identity columns
+(``identity_column_names``).
+
 This is what a public portal of the French administration is expected to do: the ministry's
 directory (Répertoire national des établissements, published in the Annuaire de l'éducation) is
 the reference for who a school is; other producers add data about it, they do not rename it.
@@ -41,6 +48,7 @@ from ckanext.ecarto import pgcopy
 from ckanext.ecarto.core import access, tables
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import identity
+from ckanext.ecarto.ingest import columns as colmodel
 from ckanext.ecarto.ingest.keys import UAI
 from ckanext.ecarto.ingest.report import IngestReport
 
@@ -168,7 +176,7 @@ def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str,
     the resource is not a directory (then its previous rows, if any, are removed)."""
     ensure_table(conn)
     conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
-    sql_by_source = {c["source"]: c["name"] for c in columns}
+    sql_by_source = {c["source"]: c["name"] for c in columns if c["name"] not in colmodel.INTERNAL[1:]}
     if not identity.is_directory(sql_by_source):
         return 0
     mapping = {field: sql_by_source[src] for field, src in identity.map_identity_columns(sql_by_source).items()}
@@ -176,7 +184,13 @@ def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str,
     priority = 0 if "code_nature" in mapping and "type_libelle" in mapping else 1
     wanted = sorted(set(mapping.values()) | set(sections.values()))
     select = ", ".join(f'"{c}"' for c in wanted)
-    rows = conn.execute(sa.text(f"SELECT _key, {select} FROM {data_table}")).mappings()
+    if any(c["name"] == colmodel.PERIOD_COLUMN for c in columns):
+        # a multi-year file (effectifs with names and addresses…): its latest row of each UAI
+        # only, so that the directory has one row per (UAI, resource)
+        sql = f"SELECT DISTINCT ON (_key) _key, {select} FROM {data_table} ORDER BY _key, {colmodel.LATEST_ORDER}"
+    else:
+        sql = f"SELECT _key, {select} FROM {data_table}"
+    rows = conn.execute(sa.text(sql)).mappings()
     batch: list[dict[str, Any]] = []
     total = 0
     for source in rows:
@@ -380,6 +394,38 @@ def identity_sources(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return trusted
     best = sources[0]["package_id"]
     return [s for s in sources if s["package_id"] == best]
+
+
+def one_per_resource(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The identity sources listed once per resource (best row first), whatever the number of
+    directory rows a resource has for the UAI."""
+    seen: set[str] = set()
+    kept = []
+    for source in sources:
+        if source["resource_id"] not in seen:
+            seen.add(source["resource_id"])
+            kept.append(source)
+    return kept
+
+
+# Columns of a directory that locate or identify an establishment without being one of the
+# identity fields (projected coordinates, their projection, registry numbers): never shown as
+# measures of the establishment.
+LOCATION_HEADERS = frozenset({
+    "coordx_origine", "coordy_origine", "epsg_origine", "coordonnee_x", "coordonnee_y", "epsg",
+    "position", "precision_localisation", "localisation", "appariement", "siren_siret", "code_postal",
+    "etat_etablissement", "nature_uai", "code_ministere", "secteur_prive_code_type_contrat",
+})
+
+
+def identity_column_names(columns: list[dict[str, Any]]) -> set[str]:
+    """SQL names of the columns of a resource that make the identity (identity fields, sections,
+    location): the page shows a directory's other measures and flags, never these."""
+    sql_by_source = {c.get("source") or c["name"]: c["name"] for c in columns if c.get("name") != "_key"}
+    used = set(identity.map_identity_columns(sql_by_source).values())
+    used |= set(identity.map_section_columns(sql_by_source).values())
+    used |= {src for src in sql_by_source if identity.normalise_header(src) in LOCATION_HEADERS}
+    return {sql_by_source[src] for src in used}
 
 
 def merge(sources: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -1,6 +1,9 @@
-"""Reference values beside an establishment's numeric indicators: the mean for establishments
-of the same type in its commune, département, académie and in France (the loaded data), each
-with the number of establishments counted and the n.c. rate (share without a value).
+"""Reference values beside an establishment's measures and flags: the mean (a flag: the share of
+« oui ») for establishments of the same type in its commune, département, académie and in France
+(the loaded data), each with the number of establishments counted and the n.c. rate (share
+without a value), **on the same period** as the establishment's value (a multi-year file: the
+rows of that rentrée only, each school's latest row of it). Codes, labels, dimensions and periods
+get no reference: they are never averaged (``record`` only asks for measures and flags).
 
 No ranking: a reference is a context value, never a position in a list.
 """
@@ -12,8 +15,9 @@ from typing import Any, Callable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ckanext.ecarto.core import access
+from ckanext.ecarto.core import access, roles
 from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.ingest import columns as colmodel
 from ckanext.ecarto.ingest import registry
 
 LEVELS: tuple[tuple[str, str, str], ...] = (
@@ -56,19 +60,36 @@ def number_sql(ref: str, stored_type: Optional[str]) -> str:
     return f"(CASE WHEN {text} ~ '{NUMBER_PATTERN}' THEN CAST({text} AS double precision) END)"
 
 
-def _level_values(conn: Connection, table: str, columns: list[str], kind: str, column: str,
-                  code: Any, reader: access.Reader,
-                  types: Optional[dict[str, Optional[str]]] = None) -> dict[str, tuple[int, int, Any]]:
-    """column -> (establishments of that type in the territory, with a value, mean), counting
-    each readable UAI once with its best directory row — among its trusted directory rows when
-    a trusted source knows it (an editor's directory-like file never moves a school)."""
-    types = types or {}
+PERIOD_KEY = "per"
+
+
+def _inner_select(res: dict[str, Any], columns: list[str], types: dict[str, Optional[str]],
+                  with_period: bool) -> str:
+    """One value per (UAI, period) of each column, as double precision: the latest row of the
+    pair (a flag counts 1 for « oui »)."""
+    table = res["table_name"]
+    period = colmodel.PERIOD_COLUMN if with_period else "CAST(NULL AS text)"
+    filters = f"AND {colmodel.PERIOD_COLUMN} = ANY(CAST(:periods AS text[]))" if with_period else ""
+    numbers = [number_sql(f'"{c}"', types.get(c)) for c in columns]
+    values = ", ".join(f"{expr} AS c_{i}" for i, expr in enumerate(numbers))
+    order = colmodel.LATEST_ORDER if with_period else "_row DESC"
+    return f"""SELECT DISTINCT ON (_key, {PERIOD_KEY}) _key, {period} AS {PERIOD_KEY}, {values} FROM {table}
+            WHERE _key IN (SELECT uai FROM d) {filters} ORDER BY _key, {PERIOD_KEY}, {order}"""
+
+
+def _level_values(conn: Connection, res: dict[str, Any], columns: list[str], kind: str, column: str,
+                  code: Any, reader: access.Reader, periods: tuple[Optional[str], ...],
+                  types: dict[str, Optional[str]]) -> dict[tuple[str, Optional[str]], tuple[int, int, Any]]:
+    """(column, period) -> (establishments of that type in the territory, with a value, mean),
+    counting each readable UAI once with its best directory row — among its trusted directory
+    rows when a trusted source knows it (an editor's directory-like file never moves a school)
+    — and once per period with its latest row of that period."""
+    with_period = colmodel.has_period_columns(res) and any(p is not None for p in periods)
     trusted, trust_params = directory.trusted_sql(conn, "p")
-    params: dict[str, Any] = {"type": kind, "code": code, **trust_params, **access.reader_params(reader)}
+    params: dict[str, Any] = {"type": kind, "code": code, **trust_params, **access.reader_params(reader),
+                              "periods": [p for p in periods if p is not None]}
     where_code = f"AND {column} = :code" if column else ""
-    value_cols = ", ".join(f'"{c}"' for c in columns)
-    numbers = [number_sql(f'v."{c}"', types.get(c)) for c in columns]
-    aggregates = ", ".join(f"count({expr}) AS k_{i}, avg({expr}) AS m_{i}" for i, expr in enumerate(numbers))
+    aggregates = ", ".join(f"count(v.c_{i}) AS k_{i}, avg(v.c_{i}) AS m_{i}" for i in range(len(columns)))
     sql = sa.text(f"""
         WITH candidates AS (
             SELECT DISTINCT uai FROM {directory.table_name()} WHERE type = :type {where_code}),
@@ -84,75 +105,96 @@ def _level_values(conn: Connection, table: str, columns: list[str], kind: str, c
             WHERE r.type = :type
             ORDER BY r.uai, r.priority, r.millesime DESC NULLS LAST),
         d AS (SELECT uai FROM best WHERE TRUE {where_code}),
-        vals AS (
-            SELECT DISTINCT ON (_key) _key, {value_cols} FROM {table}
-            WHERE _key IN (SELECT uai FROM d) ORDER BY _key, _row DESC)
-        SELECT count(*) AS n, {aggregates} FROM d LEFT JOIN vals v ON v._key = d.uai""")
-    row = conn.execute(sql, params).mappings().one()
-    return {c: (row["n"], row[f"k_{i}"], row[f"m_{i}"]) for i, c in enumerate(columns)}
+        vals AS ({_inner_select(res, columns, types, with_period)}),
+        counted AS (SELECT count(*) AS n FROM d)
+        SELECT counted.n, v.{PERIOD_KEY} AS periode, {aggregates}
+        FROM counted LEFT JOIN vals v ON TRUE GROUP BY counted.n, v.{PERIOD_KEY}""")
+    found = {row["periode"]: row for row in conn.execute(sql, params).mappings()}
+    n = next(iter(found.values()))["n"] if found else 0
+    result: dict[tuple[str, Optional[str]], tuple[int, int, Any]] = {}
+    for period in (periods if with_period else (None,)):
+        row = found.get(period)
+        for i, c in enumerate(columns):
+            result[(c, period)] = (n, row[f"k_{i}"], row[f"m_{i}"]) if row is not None else (n, 0, None)
+    return result
 
 
-def compute(conn: Connection, ident: dict[str, Any], table: str, columns: list[str],
+def _reference(label: str, code: Any, n: int, k: int, mean: Any, statistic: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "code": code,
+        "statistique": statistic,
+        "moyenne": round(float(mean), 4) if mean is not None else None,
+        "n_etablissements": n,
+        "n_valeurs": k,
+        "taux_nc": round(1 - k / n, 4),
+    }
+
+
+def compute(conn: Connection, ident: dict[str, Any], res: dict[str, Any], columns: list[str],
             reader: access.Reader, version: tuple[Any, ...] = (),
-            types: Optional[dict[str, Optional[str]]] = None) -> dict[str, dict[str, Any]]:
-    """column -> {level: {"label", "code", "moyenne", "n_etablissements", "n_valeurs", "taux_nc"}}
-    (`types`: stored type of each column, see `number_sql`)."""
+            periods: tuple[Optional[str], ...] = (None,)) -> dict[tuple[str, Optional[str]], dict[str, Any]]:
+    """(column, period) -> {level: {"label", "code", "statistique", "moyenne", "n_etablissements",
+    "n_valeurs", "taux_nc"}}: for each period asked, the mean of the establishments of the
+    same type (a flag's share of « oui »: `statistique` "part_oui") on that same period.
+    Tables without a period: the period is None."""
     kind = ident.get("type") or "autre"
-    types = types or {}
-    result: dict[str, dict[str, Any]] = {c: {} for c in columns}
+    by_name = {c["name"]: c for c in res.get("columns") or []}
+    types = {c: by_name.get(c, {}).get("type") for c in columns}
+    statistics = {c: ("part_oui" if colmodel.role_of(by_name.get(c, {})) == roles.FLAG else "moyenne")
+                  for c in columns}
+    result: dict[tuple[str, Optional[str]], dict[str, Any]] = {}
     trust = (tuple(directory.identity_organizations()), tuple(directory.identity_harvest_sources()))
     for level, column, label in LEVELS:
         code = ident.get(column) if column else None
         if column and not code:
             continue
-        key = (table, tuple(columns), tuple(types.get(c) for c in columns), kind, level, code, reader,
-               version, trust)
+        key = (res["table_name"], tuple(columns), tuple(types.values()),
+               periods, kind, level, code, reader, version, trust)
         values = _CACHE.get(key) if version else None
         if values is None:
-            values = _level_values(conn, table, columns, kind, column, code, reader, types)
+            values = _level_values(conn, res, columns, kind, column, code, reader, periods, types)
             if version:
                 if len(_CACHE) >= _CACHE_MAX:
                     _CACHE.clear()
                 _CACHE[key] = values
-        for name, (n, k, mean) in values.items():
+        for (name, period), (n, k, mean) in values.items():
             if not n:
                 continue
-            result[name][level] = {
-                "label": label,
-                "code": code,
-                "moyenne": round(float(mean), 4) if mean is not None else None,
-                "n_etablissements": n,
-                "n_valeurs": k,
-                "taux_nc": round(1 - k / n, 4),
-            }
+            result.setdefault((name, period), {})[level] = _reference(label, code, n, k, mean, statistics[name])
     return result
 
 
 Guard = Callable[..., tuple[Any, bool]]
+# a reference job: the resource, its column and, per period (None: the table has no period),
+# the dicts whose `references` are to be filled
+Job = tuple[dict[str, Any], str, dict[Optional[str], list[dict[str, Any]]]]
 
 
-def attach(conn: Connection, ident: dict[str, Any], jobs: list[tuple[dict[str, Any], dict[str, Any], str]],
-           reader: access.Reader, guard: Optional[Guard] = None) -> None:
-    """Fill `references` of each (slot, resource, column) job, one query per resource. With
-    `guard` (see `record._guarded`), a resource whose references cannot be computed gets
-    `references` None and `references_erreur` True, and the others are still computed."""
-    by_table: dict[str, list[tuple[dict[str, Any], str]]] = defaultdict(list)
+def attach(conn: Connection, ident: dict[str, Any], jobs: list[Job], reader: access.Reader,
+           guard: Optional[Guard] = None) -> None:
+    """Fill `references` of each job's targets, one query per resource and level. With `guard`
+    (see `record._guarded`), a resource whose references cannot be computed gets `references`
+    None and `references_erreur` True, and the others are still computed."""
+    by_table: dict[str, list[tuple[str, dict[Optional[str], list[dict[str, Any]]]]]] = defaultdict(list)
     resources: dict[str, dict[str, Any]] = {}
-    for slot, res, column in jobs:
-        by_table[res["table_name"]].append((slot, column))
+    for res, column, targets in jobs:
+        by_table[res["table_name"]].append((column, targets))
         resources[res["table_name"]] = res
     version = data_version(conn)
     for table, items in by_table.items():
-        columns = sorted({column for _slot, column in items})
+        columns = sorted({column for column, _targets in items})
+        periods = tuple(sorted({p for _c, targets in items for p in targets}, key=lambda p: (p is None, p or "")))
         res = resources[table]
-        types = {c["name"]: c.get("type") for c in res.get("columns") or []}
-        step = lambda table=table, columns=columns, types=types: compute(  # noqa: E731
-            conn, ident, table, columns, reader, version, types)
+        step = lambda res=res, columns=columns, periods=periods: compute(  # noqa: E731
+            conn, ident, res, columns, reader, version, periods)
         if guard is None:
             values, ok = step(), True
         else:
             values, ok = guard(conn, "valeurs de référence", res, step)
-        for slot, column in items:
-            slot["references"] = values.get(column) if ok else None
-            if not ok:
-                slot["references_erreur"] = True
+        for column, targets in items:
+            for period, slots in targets.items():
+                for slot in slots:
+                    slot["references"] = values.get((column, period)) if ok else None
+                    if not ok:
+                        slot["references_erreur"] = True

@@ -236,3 +236,21 @@ def tags(values: Iterable[Any]) -> list[str]:
         if len(text) >= 2:
             seen.setdefault(text.lower(), text)
     return list(seen.values())
+
+
+def rule_dictionary(found: Any, declared: Any) -> Any:
+    """The data dictionary of a harvested resource: what the source describes (``found``: the
+    ETIC fields' dictionary, a list of columns) with the harvest rule's ``data_dictionary``
+    over it (a list of columns, or ``{"columns": [...], "layout": {...}}``: the rule's roles,
+    types and reshape win, column by column; see ``ingest/columns.py``)."""
+    found = list(found or [])
+    if not declared:
+        return found
+    columns = declared.get("columns") or [] if isinstance(declared, dict) else list(declared)
+    layout = declared.get("layout") if isinstance(declared, dict) else None
+    by_column = {str(e.get("column")): dict(e) for e in found if isinstance(e, dict)}
+    for entry in columns:
+        if isinstance(entry, dict) and entry.get("column"):
+            by_column[str(entry["column"])] = {**by_column.get(str(entry["column"]), {}), **entry}
+    merged = list(by_column.values())
+    return {"columns": merged, "layout": layout} if layout else merged

@@ -44,7 +44,7 @@ PAGE = 100
 MAX_PAGES = 200
 SELECTORS = ("id", "keyword", "publisher", "theme")
 RULE_KEYS = set(SELECTORS) | {"axe", "millesime", "uai_column", "commune_column", "territoire_niveau",
-                              "territoire_code", "source", "where", "title"}
+                              "territoire_code", "source", "where", "title", "data_dictionary"}
 
 
 def api_base(url: str) -> str:
@@ -231,7 +231,8 @@ class EcartoOdsHarvester(EcartoHarvester):
         record, rule = remote.record, remote.rule
         resources: list[dict[str, Any]] = []
         for data in self.data_files(remote, {}):
-            dictionary = etic.data_dictionary(record.get("fields") or [], axe, header="label")
+            dictionary = mapping.rule_dictionary(etic.data_dictionary(record.get("fields") or [], axe, header="label"),
+                                                 rule.get("data_dictionary"))
             resources.append({
                 "key": data.key, "name": data.name, "url": data.url, "format": "CSV",
                 "description": "Export CSV complet du jeu (une requête, séparateur « ; », en-têtes = libellés).",

@@ -45,7 +45,7 @@ API_PATH = "/api/1"
 MAX_PAGES = 500
 SELECTORS = ("id", "organization", "tag", "title")
 RULE_KEYS = set(SELECTORS) | {"axe", "millesime", "uai_column", "commune_column", "territoire_niveau",
-                              "territoire_code", "source"}
+                              "territoire_code", "source", "data_dictionary"}
 FORMAT_SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "json": ".json", "tsv": ".tsv", "txt": ".csv"}
 
 
@@ -113,7 +113,8 @@ class EcartoUdataHarvester(EcartoHarvester):
             merged.setdefault("axe", config.get("axe"))
             return merged
         return {k: config.get(k) for k in ("axe", "millesime", "uai_column", "commune_column",
-                                            "territoire_niveau", "territoire_code", "source") if config.get(k)}
+                                            "territoire_niveau", "territoire_code", "source", "data_dictionary")
+                if config.get(k)}
 
     # ------------------------------------------------------------------ gather
 
@@ -254,6 +255,9 @@ class EcartoUdataHarvester(EcartoHarvester):
             if key in data_keys:
                 entry.update(uai_column=rule.get("uai_column"), commune_column=rule.get("commune_column"),
                              millesime=rule.get("millesime"))
+                dictionary = mapping.rule_dictionary([], rule.get("data_dictionary"))
+                if dictionary:
+                    entry["data_dictionary"] = json.dumps(dictionary, ensure_ascii=False)
             resources.append(entry)
         pkg["resources"] = resources
         return {k: v for k, v in pkg.items() if v not in (None, "")}

@@ -29,10 +29,14 @@ def _resource(resource_id: str) -> dict[str, Any]:
 
 
 def _package_millesime(package_id: str) -> Optional[str]:
+    return _package_extra(package_id, "millesime")
+
+
+def _package_extra(package_id: str, name: str) -> Optional[str]:
     package = model.Package.get(package_id)
     if package is None:
         return None
-    value = package.extras.get("millesime")
+    value = package.extras.get(name)
     return value or None
 
 
@@ -134,7 +138,7 @@ def ingest_resource(resource_id: str, path: Optional[str] = None, *, force: bool
             uai_column=resource.get("uai_column") or None,
             commune_column=resource.get("commune_column") or None,
             millesime=millesime, data_dictionary=resource.get("data_dictionary") or None,
-            force=force, progress=progress,
+            axe=_package_extra(package_id, "axe"), force=force, progress=progress,
         )
     finally:
         if temporary:

@@ -184,9 +184,10 @@ def _real_dates(values: list[str], fmt: str) -> bool:
     return bool(parsed.notna().all())
 
 
-def cast_sql(column: str, kind: str, profile: ColumnProfile) -> str:
-    """SQL expression turning the text column into `kind` (values already checked)."""
-    col = f'"{column}"'
+def cast_sql(column: str, kind: str, profile: ColumnProfile, *, quoted: bool = False) -> str:
+    """SQL expression turning the text column into `kind` (values already checked). `column`
+    is a name, or an SQL reference already quoted when `quoted`."""
+    col = column if quoted else f'"{column}"'
     squeeze = f"translate({col}, ' ' || chr(160) || chr(8239), '')"
     if kind == "integer":
         return f"CAST({squeeze} AS bigint)"

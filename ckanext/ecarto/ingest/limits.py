@@ -6,7 +6,7 @@ file PostgreSQL can hold, and a file sent through CKAN's ordinary upload (which 
 report) is refused by the ingestion with the same French message.
 
 - columns: PostgreSQL tables hold at most 1,600 columns, two of which are the loader's own
-  (``_key``, ``_row``); ``ckanext.ecarto.ingest_max_columns`` may lower the limit;
+  (``_key``, ``_row``, ``_periode``, ``_periode_ordre``); ``ckanext.ecarto.ingest_max_columns`` may lower the limit;
 - line length (``ckanext.ecarto.ingest_max_line_bytes``): a CSV whose first line has no end
   within the limit is not a readable CSV (one huge line), a longer line is refused;
 - decompressed size (``ckanext.ecarto.ingest_max_decompressed_bytes``): a gzip file is
@@ -27,7 +27,7 @@ from ckanext.ecarto.core.translation import _
 
 PG_MAX_COLUMNS = 1600
 # The loader's technical columns (see loader.ingest_file: CREATE TABLE … (_key, _row, …)).
-TECHNICAL_COLUMNS = ("_key", "_row")
+TECHNICAL_COLUMNS = ("_key", "_row", "_periode", "_periode_ordre")
 MAX_COLUMNS = PG_MAX_COLUMNS - len(TECHNICAL_COLUMNS)
 
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024

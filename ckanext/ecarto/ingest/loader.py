@@ -7,7 +7,8 @@ One path for every source (upload, harvest, CLI):
    reject report (row number, value, French reason), never silently dropped;
 3. the other rows are streamed with ``COPY`` into a new table (``<table>__new``), all text;
 4. once the whole file has been seen, the column types are decided (``coltypes``) and applied in
-   one ``INSERT … SELECT`` into a typed table (see ``_apply_types``); the key gets its index;
+   one ``INSERT … SELECT`` into a typed table (see ``shaping.build_table``), with the column model
+   (``columns``: roles, period) and the layout (``layout``: reshape); the key gets its index;
 5. in the same transaction the previous table is dropped, the new one renamed and the registry
    row written. Anything failing before the commit rolls everything back: the previous version
    stays queryable and the registry keeps describing it, with the failure in ``message`` (for the
@@ -29,7 +30,6 @@ import time
 from typing import Any, Callable, Optional
 
 import ckan.plugins.toolkit as tk
-import numpy as np
 import pandas as pd
 import psycopg2
 import psycopg2.errors
@@ -39,28 +39,22 @@ from sqlalchemy.engine import Connection, Engine
 from ckanext.ecarto import pgcopy
 from ckanext.ecarto.core.tables import schema_name
 from ckanext.ecarto.core.translation import _, ungettext
-from ckanext.ecarto.ingest import coltypes, events, keys, limits, messages, registry
+from ckanext.ecarto.ingest import coltypes, columns, events, keys, layout, messages, registry, shaping
+from ckanext.ecarto.ingest.shaping import MAX_STORED_REJECTS, IngestError, ModelPreview, fmt_count, qualified
 from ckanext.ecarto.ingest.model import REGISTRY
 from ckanext.ecarto.ingest.report import IngestReport
-from ckanext.ecarto.ingest.reader import Chunk, ReadError, Table, read_table
+from ckanext.ecarto.ingest.reader import ReadError, read_table
 
 log = logging.getLogger(__name__)
 
 # Bump when the loader's output changes, so that unchanged files are loaded again once.
-LOADER_VERSION = "1"
-MAX_STORED_REJECTS = 10_000
+LOADER_VERSION = "2"  # 2: column model (roles, periods, reshape; ingest/columns.py)
 # Above this share of invalid keys the column is certainly not the key: refuse the version.
 MAX_REJECT_SHARE = 0.5
 
 Progress = Callable[[int, int, int], None]  # (bytes read, bytes total, rows read)
 
 
-class IngestError(Exception):
-    """A version refused for a reason the publisher can fix (French message)."""
-
-    def __init__(self, message: str, code: str = "unreadable"):
-        super().__init__(message)
-        self.code = code
 
 
 # --------------------------------------------------------------------------- helpers
@@ -80,10 +74,6 @@ def table_basename(resource_id: str) -> str:
     return "r_" + hashlib.sha1(resource_id.encode()).hexdigest()[:32]
 
 
-def qualified(schema: str, name: str) -> str:
-    return f'"{schema}"."{name}"'
-
-
 def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -99,10 +89,6 @@ def options_hash(**options: Any) -> str:
 
 def _engine(engine: Optional[Engine]) -> Engine:
     return registry.engine_or_default(engine)
-
-
-def _fmt(n: int) -> str:
-    return f"{n:,}".replace(",", "\u00a0")
 
 
 def previous_row(conn: Connection, resource_id: str) -> Optional[dict[str, Any]]:
@@ -159,138 +145,11 @@ def _lock(conn: Connection, resource_id: str) -> None:
 
 # --------------------------------------------------------------------------- loading
 
-class _Load:
-    """State of one load: profiles, rejects, counters."""
-
-    def __init__(self, table: Table, key: keys.KeySpec):
-        self.table = table
-        self.key = key
-        self.sources = table.columns
-        self.names = coltypes.sql_names(self.sources)
-        self.by_source = dict(zip(self.sources, self.names))
-        self.profiles = {s: coltypes.ColumnProfile(s, n) for s, n in self.by_source.items()}
-        self.rejects: list[dict[str, Any]] = []
-        self.n_rejected = 0
-        self.n_rows = 0
-        self.n_seen = 0
-        if key.kind == keys.UAI:
-            self.normalise, self.valid, self.reason = keys.normalise_uai, keys.valid_uai, keys.uai_reason
-        else:
-            self.normalise, self.valid, self.reason = keys.normalise_commune, keys.valid_commune, keys.commune_reason
-
-    def reject(self, row: Optional[int], value: Optional[str], reason: str) -> None:
-        self.n_rejected += 1
-        if len(self.rejects) < MAX_STORED_REJECTS:
-            self.rejects.append({"row": row, "value": value, "reason": reason})
-
-    def prepare(self, chunk: Chunk) -> Optional[pd.DataFrame]:
-        """The rows of a chunk to COPY (``_key``, ``_row``, columns), invalid keys rejected."""
-        for bad in chunk.bad_lines:
-            self.reject(None if bad.line is None else bad.line - self.table.format.header_line,
-                        None, bad.reason)
-        frame = chunk.frame
-        if frame.empty:
-            return None
-        self.n_seen += len(frame)
-        raw = frame[self.key.column]
-        normalised = self.normalise(raw)
-        valid = self.valid(normalised)
-        rows = np.asarray(chunk.rows, dtype=np.int64)
-        if not valid.all():
-            for i in np.flatnonzero(~valid):
-                value = raw.iat[i]
-                self.reject(int(rows[i]), value, self.reason(normalised.iat[i]))
-            frame = frame.loc[valid]
-            normalised = normalised.loc[valid]
-            rows = rows[valid]
-        if frame.empty:
-            return None
-        self._check_width(frame, rows)
-        for source in self.sources:
-            self.profiles[source].update(frame[source])
-        data: dict[str, Any] = {"_key": normalised.to_numpy(dtype=object), "_row": rows}
-        for source, name in self.by_source.items():
-            data[name] = frame[source].to_numpy(dtype=object)
-        out = pd.DataFrame(data)
-        self.n_rows += len(out)
-        return out
-
-    def _check_width(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
-        """Refuse a row PostgreSQL cannot store (only wide files can have one)."""
-        if len(self.sources) < limits.WIDE_ROW_COLUMNS:
-            return
-        widths = limits.row_bytes_lower_bound(frame[self.sources])
-        too_wide = np.flatnonzero(widths > limits.PG_MAX_ROW_BYTES)
-        if len(too_wide):
-            first = int(too_wide[0])
-            raise IngestError(_("ligne {line} : {reason}").format(
-                line=int(rows[first]) + self.table.format.header_line,
-                reason=limits.row_too_wide_message(int(widths[first]), typed=False)), code="row-too-wide")
-
-
 def _copy(conn: Connection, target: str, frame: pd.DataFrame) -> None:
     buffer = io.StringIO()
     # CRLF terminator: the csv writer then quotes values holding a bare CR or LF.
     frame.to_csv(buffer, header=False, index=False, lineterminator="\r\n")
     pgcopy.copy_buffer(conn, target, [f'"{c}"' for c in frame.columns], buffer)
-
-
-def _columns_meta(load: _Load, dictionary: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    columns: list[dict[str, Any]] = [
-        {"name": "_key", "source": load.key.column, "label": "UAI" if load.key.kind == keys.UAI else "Code commune",
-         "type": "string", "unit": None, "indicator": None},
-    ]
-    warnings: list[str] = []
-    for source, name in load.by_source.items():
-        entry = dictionary.get(source) or dictionary.get(coltypes.normalise_header(source))
-        kind, warning = coltypes.column_type(load.profiles[source], entry, key=source == load.key.column)
-        if warning:
-            warnings.append(warning)
-        columns.append({
-            "name": name, "source": source, "label": (entry or {}).get("label") or source,
-            "type": kind, "unit": (entry or {}).get("unit"), "indicator": (entry or {}).get("indicator"),
-        })
-    return columns, warnings
-
-
-def _check_typed_width(columns: list[dict[str, Any]]) -> None:
-    kinds = [c["type"] for c in columns if c["name"] != "_key"]
-    if len(kinds) < limits.WIDE_ROW_COLUMNS:
-        return
-    width = limits.typed_row_bytes(kinds)
-    if width > limits.PG_MAX_ROW_BYTES:
-        raise IngestError(limits.row_too_wide_message(width, typed=True), code="row-too-wide")
-
-
-def _apply_types(conn: Connection, schema: str, staging_name: str, load: _Load,
-                 columns: list[dict[str, Any]]) -> None:
-    """Give the columns their types: a new table filled by one INSERT … SELECT of the casts,
-    renamed over the staging table. (One ALTER TABLE … ALTER COLUMN … TYPE clause per column
-    costs PostgreSQL time growing much faster than the number of columns: a minute for 400
-    numeric columns, while a wide file is copied in a fraction of a second this way.)"""
-    if all(col["name"] == "_key" or col["type"] == "string" for col in columns):
-        return
-    staging = qualified(schema, staging_name)
-    typed_name = f"{staging_name}_t"
-    typed = qualified(schema, typed_name)
-    defs = ["_key text NOT NULL", "_row integer NOT NULL"]
-    select = ["_key", "_row"]
-    for col in columns:
-        if col["name"] == "_key":
-            continue
-        if col["type"] == "string":
-            defs.append(f'"{col["name"]}" text')
-            select.append(f'"{col["name"]}"')
-        else:
-            defs.append(f'"{col["name"]}" {coltypes.SQL_TYPES[col["type"]]}')
-            select.append(coltypes.cast_sql(col["name"], col["type"], load.profiles[col["source"]]))
-    conn.execute(sa.text(f"DROP TABLE IF EXISTS {typed}"))
-    conn.execute(sa.text(f"CREATE TABLE {typed} ({', '.join(defs)})"))
-    conn.execute(sa.text(f"INSERT INTO {typed} SELECT {', '.join(select)} FROM {staging}"))
-    conn.execute(sa.text(f"DROP TABLE {staging}"))
-    conn.execute(sa.text(f'ALTER TABLE {typed} RENAME TO "{staging_name}"'))
-
-
 
 
 def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dict[str, Any]]) -> None:
@@ -342,8 +201,9 @@ def _clean_rejects(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Optional[str] = None,
                 commune_column: Optional[str] = None, millesime: Optional[str] = None,
-                data_dictionary: Any = None, force: bool = False, progress: Optional[Progress] = None,
-                engine: Optional[Engine] = None, chunk_rows: Optional[int] = None) -> IngestReport:
+                data_dictionary: Any = None, axe: Optional[str] = None, force: bool = False,
+                progress: Optional[Progress] = None, engine: Optional[Engine] = None,
+                chunk_rows: Optional[int] = None) -> IngestReport:
     """Load `path` as the table of `resource_id` (see the module docstring). Never raises for
     bad input: the report says what happened (``status``, ``message``, ``rejects``)."""
     started = time.monotonic()
@@ -352,7 +212,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
     report = IngestReport(resource_id=resource_id, package_id=package_id, millesime=millesime or None)
     report.sha256 = file_sha256(path)
     options = options_hash(uai_column=uai_column or None, commune_column=commune_column or None,
-                           millesime=millesime or None, data_dictionary=data_dictionary or None)
+                           millesime=millesime or None, data_dictionary=data_dictionary or None, axe=axe or None)
     with engine.connect() as conn:
         previous = previous_row(conn, resource_id)
         in_place = bool(previous and previous["status"] == "ok" and table_exists(conn, previous["table_name"]))
@@ -364,7 +224,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
     target = qualified(schema, final_name)
     staging_name = f"{final_name}__new"
     staging = qualified(schema, staging_name)
-    load: Optional[_Load] = None
+    load: Optional[shaping.LoadState] = None
     try:
         table = read_table(path, chunk_rows=chunk_rows or chunk_rows_setting())
         fmt = table.format
@@ -388,7 +248,10 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
             report.seconds = time.monotonic() - started
             return report
         report.key_kind, report.key_column = key.kind, key.column
-        load = _Load(table, key)
+        _entries, layout_options = columns.dictionary_parts(data_dictionary)
+        reshape = layout.plan(list(table.columns), key.column, layout_options,
+                              dict(zip(table.columns, coltypes.sql_names(table.columns))))
+        load = shaping.LoadState(table, key, reshape)
 
         with engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -396,13 +259,14 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
             with conn.begin():
                 _lock(conn, resource_id)
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
-                column_defs = ", ".join(f'"{n}" text' for n in load.names)
-                conn.execute(sa.text(
-                    f"CREATE TABLE {staging} (_key text NOT NULL, _row integer NOT NULL"
-                    f"{', ' if column_defs else ''}{column_defs})"))
+                column_defs = "".join(f', "{n}" text' for n in load.staging_columns())
+                conn.execute(sa.text(f"CREATE TABLE {staging} (_key text NOT NULL, _row integer NOT NULL{column_defs})"))
                 chunk = first
                 while chunk is not None:
                     rows = load.prepare(chunk)
+                    for name in load.new_columns:  # a reshape met a new field value
+                        conn.execute(sa.text(f'ALTER TABLE {staging} ADD COLUMN "{name}" text'))
+                    load.new_columns.clear()
                     if rows is not None:
                         _copy(conn, staging, rows)
                     if progress:
@@ -411,32 +275,34 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 if progress:
                     progress(table.size, table.size, load.n_seen)
                 _check_rejects(load)
-                dictionary = coltypes.dictionary_entries(data_dictionary)
-                columns, warnings = _columns_meta(load, dictionary)
+                description, warnings = shaping.describe_load(load, data_dictionary, axe)
                 report.warnings.extend(warnings)
-                _check_typed_width(columns)
-                _apply_types(conn, schema, staging_name, load, columns)
+                model, table_layout, cell_rejects, n_rows = shaping.build_table(conn, schema, staging_name, load, description)
+                report.warnings.extend(w for w in description.warnings if w not in report.warnings)
+                rejects = load.rejects + cell_rejects[:max(0, MAX_STORED_REJECTS - len(load.rejects))]
                 conn.execute(sa.text(f'CREATE INDEX "{staging_name}__key" ON {staging} (_key)'))
                 conn.execute(sa.text(f"ANALYZE {staging} (_key)"))  # the pages query by key
                 # the swap: the only moment readers of the previous table wait
                 _swap(conn, schema=schema, staging=staging, staging_name=staging_name,
                       target=target, final_name=final_name)
                 report.table_name = target
-                report.columns = columns
-                report.n_rows, report.n_rejected, report.rejects = load.n_rows, load.n_rejected, load.rejects
+                report.columns = model
+                report.layout = table_layout
+                # rows of the file loaded (a reshaped table has its own count: layout.table_rows)
+                report.n_rows, report.n_rejected, report.rejects = load.n_rows, load.n_rejected + len(cell_rejects), rejects
                 # the derived data (establishment directory) follows in this transaction
                 events.announce_loaded(conn, report)
                 report.message = messages.clean_text(_summary(report))
                 registry.write(conn, {
                     "resource_id": resource_id, "package_id": package_id, "table_name": target,
                     "key_kind": key.kind, "key_column": key.column, "millesime": report.millesime,
-                    "columns": columns, "n_rows": load.n_rows, "n_rejected": load.n_rejected,
-                    "rejects": _clean_rejects(load.rejects), "encoding": fmt.encoding, "separator": fmt.separator,
+                    "columns": model, "layout": table_layout, "n_rows": load.n_rows, "n_rejected": report.n_rejected,
+                    "rejects": _clean_rejects(rejects), "encoding": fmt.encoding, "separator": fmt.separator,
                     "header_line": fmt.header_line, "sha256": report.sha256, "status": "ok",
                     "message": report.message, "loaded_at": dt.datetime.utcnow(),
                     "file_format": fmt.kind, "options_hash": options, "failure": None,
                 })
-    except (ReadError, keys.KeyError_, IngestError) as exc:
+    except (ReadError, keys.KeyError_, IngestError, columns.ModelError) as exc:
         report.status, report.message = "error", _sentence(messages.clean_text(str(exc)))
         report.failure_code = getattr(exc, "code", None) or "key-column"
         report.detail = getattr(exc, "detail", None)
@@ -489,33 +355,33 @@ def _key_label(kind: Optional[str]) -> str:
     return "UAI" if kind == keys.UAI else _("code commune")
 
 
-def _check_rejects(load: _Load) -> None:
+def _check_rejects(load: shaping.LoadState) -> None:
     label = _key_label(load.key.kind)
     if load.n_rows == 0:
         raise IngestError(code="invalid-keys" if load.n_rejected else "empty", message=_(
             "aucune ligne n'a de {label} valide dans la colonne « {column} » ({n} lignes rejetées ; par "
             "exemple : {example}). Rien n'a été chargé ni remplacé.").format(
-                label=label, column=load.key.column, n=_fmt(load.n_rejected),
+                label=label, column=load.key.column, n=fmt_count(load.n_rejected),
                 example=load.rejects[0]["reason"] if load.rejects else _("fichier sans données")))
     total = load.n_rows + load.n_rejected
     if total >= 20 and load.n_rejected / total > MAX_REJECT_SHARE:
         raise IngestError(_(
             "{n} lignes sur {total} ont un {label} invalide dans la colonne « {column} » : est-ce la bonne "
             "colonne ? Rien n'a été chargé ni remplacé.").format(
-                n=_fmt(load.n_rejected), total=_fmt(total), label=label, column=load.key.column),
+                n=fmt_count(load.n_rejected), total=fmt_count(total), label=label, column=load.key.column),
             code="invalid-keys")
 
 
 def _summary(report: IngestReport) -> str:
     # a summary is written once at least one row is loaded (_check_rejects): n_rows >= 1
-    rejected = (ungettext("{n} rejetée", "{n} rejetées", report.n_rejected).format(n=_fmt(report.n_rejected))
+    rejected = (ungettext("{n} rejetée", "{n} rejetées", report.n_rejected).format(n=fmt_count(report.n_rejected))
                 if report.n_rejected else _("aucune rejetée"))
     text = ungettext("{n} ligne chargée, {rejected} (clé {label} : colonne « {column} »).",
                      "{n} lignes chargées, {rejected} (clé {label} : colonne « {column} »).",
-                     report.n_rows).format(n=_fmt(report.n_rows), rejected=rejected,
+                     report.n_rows).format(n=fmt_count(report.n_rows), rejected=rejected,
                                            label=_key_label(report.key_kind), column=report.key_column)
     if report.n_rejected > MAX_STORED_REJECTS:
-        text += " " + _("Seuls les {n} premiers rejets sont détaillés.").format(n=_fmt(MAX_STORED_REJECTS))
+        text += " " + _("Seuls les {n} premiers rejets sont détaillés.").format(n=fmt_count(MAX_STORED_REJECTS))
     if report.warnings:
         text += " " + _("Avertissements : {warnings}.").format(warnings=" ; ".join(report.warnings))
     return text
@@ -524,7 +390,7 @@ def _summary(report: IngestReport) -> str:
 def _unchanged(report: IngestReport, previous: dict[str, Any], started: float, engine: Engine) -> IngestReport:
     report.unchanged = True
     for name in ("table_name", "key_kind", "key_column", "millesime", "n_rows", "n_rejected", "rejects",
-                 "columns", "encoding", "separator", "header_line", "file_format", "message"):
+                 "columns", "layout", "encoding", "separator", "header_line", "file_format", "message"):
         setattr(report, name, previous.get(name))
     report.status = "ok"
     if previous.get("failure"):
@@ -558,5 +424,5 @@ def status(resource_id: str, *, engine: Optional[Engine] = None) -> Optional[dic
     return registry.status(resource_id, engine=engine)
 
 
-__all__ = ["IngestReport", "ingest_file", "drop_table", "record_failure", "status", "table_basename",
+__all__ = ["IngestReport", "ModelPreview", "ingest_file", "drop_table", "record_failure", "status", "table_basename",
            "REGISTRY"]

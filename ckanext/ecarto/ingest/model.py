@@ -1,7 +1,7 @@
 """The ingestion registry: one row per ingested resource (what the pages read to find tables).
 
 Declared on CKAN's MetaData so that the test fixture ``clean_db`` empties it; created by the
-migrations ``0002_ingest`` and ``0003_ingest_failure`` (``ckan db upgrade -p ecarto``).
+migrations ``0002_ingest``, ``0003_ingest_failure`` and ``0004_ingest_layout`` (``ckan db upgrade -p ecarto``).
 """
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def _columns() -> list[sa.Column]:
         sa.Column("options_hash", sa.UnicodeText),
         # the last failure: {code, detail, at} (migration 0003; see ingest/messages.py)
         sa.Column("failure", JSONB),
+        # the table's layout: period, reshape, rows per key and period (migration 0004; see
+        # ingest/columns.py and ingest/layout.py)
+        sa.Column("layout", JSONB),
     ]
 
 

@@ -65,7 +65,7 @@ def readable_resources(conn: Connection, reader: access.Reader, key_kind: str) -
     """Ingested resources of readable datasets keyed on `key_kind` (`uai` or `commune`), with
     their dataset, resource and producer, latest millésime first."""
     sql = sa.text(f"""
-        SELECT r.resource_id, r.package_id, r.table_name, r.key_column, r.millesime, r.columns,
+        SELECT r.resource_id, r.package_id, r.table_name, r.key_column, r.millesime, r.columns, r.layout,
                p.name AS package_name, p.title AS package_title,
                res.name AS resource_name, res.url AS resource_url,
                p.extras ->> 'axe' AS axe,
@@ -80,8 +80,9 @@ def readable_resources(conn: Connection, reader: access.Reader, key_kind: str) -
     result = []
     for found in rows:
         item = dict(found)
-        if isinstance(item["columns"], str):
-            item["columns"] = json.loads(item["columns"])
+        for name in ("columns", "layout"):
+            if isinstance(item[name], str):
+                item[name] = json.loads(item[name])
         result.append(item)
     return result
 

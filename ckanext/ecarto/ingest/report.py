@@ -22,6 +22,7 @@ class IngestReport:
     n_rejected: int = 0
     rejects: list[dict[str, Any]] = field(default_factory=list)
     columns: list[dict[str, Any]] = field(default_factory=list)
+    layout: Optional[dict[str, Any]] = None  # period, reshape (see ingest/columns.py)
     file_format: Optional[str] = None
     encoding: Optional[str] = None
     separator: Optional[str] = None

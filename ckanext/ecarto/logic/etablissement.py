@@ -24,8 +24,11 @@ def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str
 
     :param uai: the establishment's UAI (7 digits + check letter, e.g. ``0311131L``)
     :param references: include reference values (default true)
-    :returns: identity, the four axes (value, unit, source, millésime, n.c., history,
-        references), other UAI-keyed data and commune-level context
+    :returns: identity, the four axes (current value of the latest period with its ``periode``,
+        ``statut`` — valeur, nc, non_applicable, periodes_non_ordonnables —, unit, source,
+        millésime, history of the earlier periods, references on the same period, and the
+        commune-level measures of the axis in ``niveau_commune``), other UAI-keyed data and
+        commune-level context (see ``etablissements/record.py``)
     """
     data_dict = schema.validate(data_dict, schema.etablissement_show_schema, context)
     tk.check_access("ecarto_etablissement_show", context, data_dict)

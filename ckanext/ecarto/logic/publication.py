@@ -11,9 +11,17 @@ Actions:
 
 The web pages (views/publication.py) use the same functions with a staging step in between, so
 the publisher reads the report before confirming.
+
+Column roles (issue 14): the report shows the column model the ingestion will give the file;
+the publisher's corrections (``staged_role_changes``) are kept with the staged file, validated
+again and written into the resource's ``data_dictionary`` at publication. Later, an editor
+corrects them on the resource page (``update_column_roles``): the data dictionary is patched
+and the stored file loaded again; a role the data contradict is refused by the loader, the
+previous table and dictionary stay.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any, Optional
@@ -24,10 +32,13 @@ from ckan.types import AuthResult, Context, DataDict
 from werkzeug.datastructures import FileStorage
 
 from ckanext.ecarto import ingest, remote
-from ckanext.ecarto.core import access
+from ckanext.ecarto.core import access, roles
 from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.ingest import columns
+from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.validation import staging, tableschema, validate_file
+from ckanext.ecarto.validation.report import model_column, parse_role_choice
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +106,162 @@ def stage_input(data_dict: DataDict, *, package_id: str, user: str,
 
 
 def validate_staged(staged: staging.Staged, axe: str, reader: access.Reader) -> dict[str, Any]:
-    """Validate a staged file and keep the report with it."""
+    """Validate a staged file and keep the report with it. The column roles are those of the
+    replaced resource's data dictionary with the publisher's corrections
+    (``options["data_dictionary"]``); the roles inferred without any are remembered
+    (``options["inferred_roles"]``) so that a correction back to them is no correction."""
+    dictionary = staged_dictionary(staged)
     report = validate_file(staged.path, axe, filename=staged.filename,
                            uai_column=staged.options.get("uai_column"),
                            commune_column=staged.options.get("commune_column"),
-                           reader=reader, max_bytes=max_bytes())
+                           reader=reader, max_bytes=max_bytes(), data_dictionary=dictionary)
     if staged.source_url:
         report["file"]["url"] = staged.source_url
+    if dictionary is None and report.get("modele"):
+        staged.options["inferred_roles"] = {c["source"]: c["choice"] for c in report["modele"]["columns"]}
     staged.report = report
     staging.save(staged)
     return report
+
+
+# --------------------------------------------------------------------------- column roles
+
+def _replaced_dictionary(staged: staging.Staged) -> Any:
+    """The data dictionary of the resource a staged file replaces (None for a new resource)."""
+    if not staged.resource_id:
+        return None
+    try:
+        resource = tk.get_action("resource_show")({"ignore_auth": True}, {"id": staged.resource_id})
+    except tk.ObjectNotFound:
+        return None
+    return resource.get("data_dictionary") or None
+
+
+def merge_dictionary(existing: Any, changes: list[dict[str, Any]]) -> Any:
+    """The data dictionary `existing` (JSON text, list of columns or {"columns", "layout"}) with
+    the roles of `changes` ({column, role, aggregation}; role None: back to the inferred role):
+    an entry of the same column keeps its other fields (label, unit…). Same shape as `existing`;
+    None when nothing is left."""
+    entries, layout = columns.dictionary_parts(existing)
+    merged = [dict(e) for e in entries if isinstance(e, dict)]
+    by_column = {normalise_header(str(e.get("column") or "")): e for e in merged}
+    for change in changes:
+        entry = by_column.get(normalise_header(change["column"]))
+        if entry is None:
+            entry = {"column": change["column"]}
+            merged.append(entry)
+            by_column[normalise_header(change["column"])] = entry
+        for key in ("role", "aggregation"):
+            entry.pop(key, None)
+        if change.get("role"):
+            entry["role"] = change["role"]
+        if change.get("role") == roles.MEASURE and change.get("aggregation"):
+            entry["aggregation"] = change["aggregation"]
+    merged = [e for e in merged if set(e) - {"column"}]
+    if layout:
+        return {"columns": merged, "layout": layout}
+    return merged or None
+
+
+def staged_dictionary(staged: staging.Staged) -> Any:
+    """The data dictionary a staged file is validated and published with."""
+    changes = staged.options.get("data_dictionary") or []
+    existing = _replaced_dictionary(staged)
+    return merge_dictionary(existing, changes) if changes else existing
+
+
+def _changed(submitted: dict[str, str], shown: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Optional[str]]]:
+    """The roles chosen in a form ({column: choice}) for columns shown as editable, when they
+    differ from the shown ones, checked."""
+    parsed = {}
+    for column, choice in submitted.items():
+        if column not in shown or choice == shown[column].get("choice"):
+            continue
+        role = parse_role_choice(choice)
+        if role is None:
+            raise tk.ValidationError({"role": [tk._("Rôle inconnu pour la colonne « {column} » : « {role} ».").format(
+                column=column, role=choice)]})
+        parsed[column] = role
+    return parsed
+
+
+def _entry(column: str, role: str, aggregation: Optional[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"column": column, "role": role}
+    if role == roles.MEASURE and aggregation:
+        entry["aggregation"] = aggregation
+    return entry
+
+
+def staged_role_changes(staged: staging.Staged, submitted: dict[str, str]) -> list[dict[str, Any]]:
+    """The publisher's corrections of the roles shown in a staged file's report ({column:
+    choice} from the form), merged with the earlier ones: only roles that differ from the
+    inferred ones are kept. Raises ValidationError for an unknown role."""
+    model = (staged.report or {}).get("modele") or {}
+    shown = {c["source"]: c for c in model.get("columns") or [] if c.get("editable")}
+    inferred = staged.options.get("inferred_roles") or {}
+    changes = {e["column"]: e for e in staged.options.get("data_dictionary") or []}
+    for column, (role, aggregation) in _changed(submitted, shown).items():
+        if inferred.get(column) == submitted[column]:
+            changes.pop(column, None)
+        else:
+            changes[column] = _entry(column, role, aggregation)
+    return list(changes.values())
+
+
+def resource_model(row: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The columns of an ingested resource's model as the pages show them (``model_column``):
+    the key once, the period (not editable when it comes from columns of periods)."""
+    if not row:
+        return []
+    reshaped = bool((columns.layout_of(row).get("reshape") or {}).get("periods_from_columns"))
+    kept = row.get("columns") or []
+    if any(c.get("name") != "_key" and c.get("source") == row.get("key_column") for c in kept):
+        kept = [c for c in kept if c.get("name") != "_key"]  # the key column of the file says it
+    shown = []
+    for col in kept:
+        shaped = model_column(col)
+        if col.get("name") == columns.PERIOD_COLUMN and reshaped:
+            shaped["editable"] = False
+        shown.append(shaped)
+    return shown
+
+
+def _attempt(row: Optional[dict[str, Any]]) -> tuple[Any, ...]:
+    row = row or {}
+    return (row.get("loaded_at"), row.get("message"), json.dumps(row.get("failure"), sort_keys=True, default=str))
+
+
+def update_column_roles(context: Context, resource_id: str, submitted: dict[str, str]) -> dict[str, Any]:
+    """An editor's corrections of an ingested resource's roles ({column: choice}): the
+    resource's data dictionary is patched (merged) and its stored file loaded again, so that
+    the pages follow without a new upload. A role the data contradict is refused by the loader:
+    the previous table stays and so does the dictionary that describes it.
+
+    Returns {"changed": bool, "refused": bool, "queued": bool, "message": str|None}. Raises
+    NotAuthorized (who may not update the resource), ObjectNotFound, ValidationError."""
+    resource = tk.get_action("resource_show")(context, {"id": resource_id})
+    tk.check_access("resource_update", context, {"id": resource_id})
+    before = ingest.status(resource_id)
+    shown = {c["source"]: c for c in resource_model(before) if c.get("editable")}
+    changes = [_entry(column, role, aggregation)
+               for column, (role, aggregation) in _changed(submitted, shown).items()]
+    if not changes:
+        return {"changed": False, "refused": False, "queued": False, "message": None}
+    previous = resource.get("data_dictionary") or ""
+    merged = merge_dictionary(previous, changes)
+    user = context.get("user")
+    tk.get_action("resource_patch")({"user": user}, {
+        "id": resource_id, "data_dictionary": json.dumps(merged, ensure_ascii=False) if merged else ""})
+    after = ingest.status(resource_id)
+    if _attempt(after) == _attempt(before):
+        # a large or remote file: loaded by a background job
+        return {"changed": True, "refused": False, "queued": True, "message": None}
+    if after and after.get("failure"):
+        # refused: the previous version stays, described by the previous dictionary (no reload)
+        tk.get_action("resource_patch")({"user": user, ingest.SKIP_FLAG: True},
+                                        {"id": resource_id, "data_dictionary": previous})
+        return {"changed": False, "refused": True, "queued": False, "message": after.get("message")}
+    return {"changed": True, "refused": False, "queued": False, "message": (after or {}).get("message")}
 
 
 # --------------------------------------------------------------------------- publishing
@@ -127,6 +284,9 @@ def publish_staged(context: Context, staged: staging.Staged, *, name: Optional[s
     }
     if description is not None:
         fields["description"] = description
+    if staged.options.get("data_dictionary"):
+        dictionary = staged_dictionary(staged)
+        fields["data_dictionary"] = json.dumps(dictionary, ensure_ascii=False) if dictionary else ""
     action_context = {"user": user, ingest.SKIP_FLAG: True}
     stream = None
     try:
@@ -228,7 +388,8 @@ def _validate_existing(context: Context, data_dict: DataDict, axe: str, reader: 
         return validate_file(path, axe, filename=os.path.basename(resource.get("url") or path),
                              uai_column=data_dict.get("uai_column") or resource.get("uai_column") or None,
                              commune_column=data_dict.get("commune_column") or resource.get("commune_column") or None,
-                             reader=reader, max_bytes=max_bytes())
+                             reader=reader, max_bytes=max_bytes(),
+                             data_dictionary=resource.get("data_dictionary") or None)
     finally:
         if temporary and path:
             os.unlink(path)

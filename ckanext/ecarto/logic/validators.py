@@ -18,6 +18,7 @@ import ckan.plugins.toolkit as tk
 from ckan.lib.navl.dictization_functions import Missing, StopOnError, missing
 from shapely.geometry import shape
 
+from ckanext.ecarto.core import roles
 from ckanext.ecarto.core import uai as uai_rule
 from ckanext.ecarto.core.axes import AXIS_IDS, FREQUENCIES, FREQUENCY_BASE
 from ckanext.ecarto.etablissements import axes
@@ -295,46 +296,85 @@ def ecarto_spatial(key: tuple, data: dict, errors: dict, context: dict) -> None:
 
 # --------------------------------------------------------------------------- resources
 
+DICTIONARY_ROLES = tuple(r for r in roles.ROLES if r != roles.KEY)
+DICTIONARY_AGGREGATIONS = ("sum", "mean", "share")
+DICTIONARY_KEYS = ("column", "label", "type", "unit", "indicator", "role", "aggregation", "description")
+LAYOUT_KEYS = ("periods_from_columns", "field_column", "value_column", "reshape")
+
+
 def ecarto_data_dictionary(value: Any, context: dict) -> Any:
-    """JSON list of {column, label, type, unit, indicator}; stored as JSON text."""
+    """The resource's data dictionary, stored as JSON text: a list of columns {column, label,
+    type, unit, indicator, role, aggregation, description}, or an object {"columns": [...],
+    "layout": {periods_from_columns, field_column, value_column, reshape}} (see
+    ``ingest/columns.py`` and ``ingest/layout.py``)."""
     if _empty(value):
         return value
     _check_json_size(value, DICTIONARY_MAX_LENGTH, DICTIONARY_MAX_DEPTH, _("Dictionnaire des données"))
     if isinstance(value, str):
         try:
-            items = json.loads(value)
+            parsed = json.loads(value)
         except ValueError:
             raise Invalid(_("Dictionnaire des données invalide : JSON illisible."))
     else:
-        items = value
+        parsed = value
+    layout = None
+    items = parsed
+    if isinstance(parsed, dict):
+        items = parsed.get("columns") or []
+        layout = _dictionary_layout(parsed.get("layout"))
     if not isinstance(items, list):
         raise Invalid(_("Dictionnaire des données invalide : une liste de colonnes est attendue."))
     if len(items) > DICTIONARY_MAX_ENTRIES:
         raise Invalid(_("Dictionnaire des données invalide : {n} colonnes au plus.").format(n=DICTIONARY_MAX_ENTRIES))
-    known = {ind.id for inds in axes.indicators().values() for ind in inds}
     problems: list[str] = []
-    cleaned: list[dict[str, Any]] = []
-    for position, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not str(item.get("column") or "").strip():
-            problems.append(_("entrée {n} : « column » (nom de la colonne) manquant").format(n=position))
-            continue
-        entry = {k: item[k] for k in ("column", "label", "type", "unit", "indicator")
-                 if item.get(k) not in (None, "")}
-        not_text = [k for k, v in entry.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
-        if not_text:
-            problems.append(_("entrée {n} : « {k} » doit être un texte").format(n=position, k=not_text[0]))
-            continue
-        entry = {k: str(v) for k, v in entry.items()}
-        if entry.get("type", "string") not in DICTIONARY_TYPES:
-            problems.append(_("colonne « {c} » : type « {t} » inconnu ({types})").format(
-                c=entry["column"], t=entry["type"], types=", ".join(DICTIONARY_TYPES)))
-        if entry.get("indicator") and entry["indicator"] not in known:
-            problems.append(_("colonne « {c} » : indicateur « {i} » inconnu").format(
-                c=entry["column"], i=entry["indicator"]))
-        cleaned.append(entry)
+    cleaned = [entry for position, item in enumerate(items, start=1)
+               if (entry := _dictionary_entry(position, item, problems)) is not None]
     if problems:
         raise Invalid(_("Dictionnaire des données invalide : {p}.").format(p="; ".join(problems)))
+    if layout:
+        return json.dumps({"columns": cleaned, "layout": layout}, ensure_ascii=False)
     return json.dumps(cleaned, ensure_ascii=False)
+
+
+def _dictionary_entry(position: int, item: Any, problems: list[str]) -> Optional[dict[str, str]]:
+    if not isinstance(item, dict) or not str(item.get("column") or "").strip():
+        problems.append(_("entrée {n} : « column » (nom de la colonne) manquant").format(n=position))
+        return None
+    entry = {k: item[k] for k in DICTIONARY_KEYS if item.get(k) not in (None, "")}
+    not_text = [k for k, v in entry.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
+    if not_text:
+        problems.append(_("entrée {n} : « {k} » doit être un texte").format(n=position, k=not_text[0]))
+        return None
+    entry = {k: str(v) for k, v in entry.items()}
+    column = entry["column"]
+    for key, allowed in (("type", DICTIONARY_TYPES), ("role", DICTIONARY_ROLES),
+                         ("aggregation", DICTIONARY_AGGREGATIONS)):
+        if key in entry and entry[key] not in allowed:
+            problems.append(_("colonne « {c} » : {k} « {v} » inconnu ({allowed})").format(
+                c=column, k=key, v=entry[key], allowed=", ".join(allowed)))
+    known = {ind.id for inds in axes.indicators().values() for ind in inds}
+    if entry.get("indicator") and entry["indicator"] not in known:
+        problems.append(_("colonne « {c} » : indicateur « {i} » inconnu").format(c=column, i=entry["indicator"]))
+    return entry
+
+
+def _dictionary_layout(layout: Any) -> Optional[dict[str, Any]]:
+    if layout in (None, {}):
+        return None
+    if not isinstance(layout, dict) or set(layout) - set(LAYOUT_KEYS):
+        raise Invalid(_("Dictionnaire des données invalide : « layout » accepte {keys}.").format(
+            keys=", ".join(LAYOUT_KEYS)))
+    periods = layout.get("periods_from_columns")
+    if periods is not None and not isinstance(periods, bool) and not (
+            isinstance(periods, list) and all(isinstance(p, str) for p in periods)):
+        raise Invalid(_("Dictionnaire des données invalide : « periods_from_columns » est une liste d'en-têtes, "
+                        "true ou false."))
+    for key in ("field_column", "value_column"):
+        if layout.get(key) is not None and not isinstance(layout[key], str):
+            raise Invalid(_("Dictionnaire des données invalide : « {k} » est un nom de colonne.").format(k=key))
+    if layout.get("reshape") is not None and not isinstance(layout["reshape"], bool):
+        raise Invalid(_("Dictionnaire des données invalide : « reshape » vaut true ou false."))
+    return {k: v for k, v in layout.items() if v is not None}
 
 
 def get_validators() -> dict[str, Callable[..., Any]]:

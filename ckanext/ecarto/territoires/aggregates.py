@@ -6,9 +6,15 @@ Tables (schema of the ingested tables, ``ckanext.ecarto.ingest_schema``, default
   source per UAI, as on the establishment pages), with its commune, département, and the
   académie and région of the referential (``referentiel/territories.py``);
 - ``territoire_commune`` / ``territoire_departement``: the referential's attachments;
-- ``territoire_serie``: the series (see ``indicators``) and their source;
-- ``territoire_agregat``: per series × territory × breakdown: ``n`` (universe), ``k`` (with a
-  value), ``valeur`` and the sums the pages derive other figures from;
+- ``territoire_serie``: the series (see ``indicators``: one per measure or flag of the column
+  model, whatever the number of resources publishing it), their sources (with the coverage of
+  each), their periods and current period;
+- ``territoire_agregat``: per series × **period** (``periode`` label, "" when unnamed, and
+  ``periode_ordre`` YYYYMMDD) × territory × breakdown: ``n`` (universe), ``k`` (with a value),
+  ``valeur`` and the sums the pages derive other figures from. For each establishment or
+  commune, its row of that period: the table's ``_periode`` when it has one, else the
+  resource's millésime; within a series and a period, the most recently loaded resource with a
+  value wins;
 - ``territoire_effectif``: establishments by level, code, type, lycée kind, sector, REP;
 - ``territoire_etat``: the data version the tables were computed for.
 
@@ -32,8 +38,9 @@ from ckan.model import meta
 from sqlalchemy.engine import Connection, Engine
 
 from ckanext.ecarto import pgcopy
-from ckanext.ecarto.core import access, tables
-from ckanext.ecarto.ingest import registry
+from ckanext.ecarto.core import access, roles, tables
+from ckanext.ecarto.core.translation import _
+from ckanext.ecarto.ingest import columns, registry
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.etablissements.identity import normalise_header
@@ -45,9 +52,11 @@ from ckanext.ecarto.territoires.indicators import Series
 log = logging.getLogger(__name__)
 
 # Bump when the tables' content changes meaning: the next request recomputes them.
-AGGREGATES_VERSION = "1"
+AGGREGATES_VERSION = "2"   # 2: per period, one series per measure (column model)
 LOCK_KEY = "ecarto_territoires_refresh"
-NUMERIC_TYPES = {"integer", "number", "boolean"}
+# Memory of the refresh's sorts and hashes (one refresh at a time: the advisory lock), for its
+# transaction only: PostgreSQL's defaults (4 MB) make its groupings spill to disk.
+REFRESH_MEMORY = (("work_mem", "128MB"), ("maintenance_work_mem", "256MB"))
 _LEVEL_COLUMNS = (
     ("france", None), ("region", "region_code"), ("academie", "academie_code"),
     ("departement", "departement_code"), ("commune", "commune_code"),
@@ -153,6 +162,8 @@ def refresh(engine: Optional[Engine] = None, *, wait: bool = True) -> bool:
         if stored_version(conn) == version:
             return True
         conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema()}"'))
+        for setting, value in REFRESH_MEMORY:
+            conn.execute(sa.text("SELECT set_config(:k, :v, true)"), {"k": setting, "v": value})
         directory.ensure_table(conn)
         _build(conn)
         conn.execute(sa.text(f"""CREATE TABLE IF NOT EXISTS {t('territoire_etat')} (
@@ -179,22 +190,20 @@ def _build(conn: Connection) -> None:
     conn.execute(sa.text(f"""CREATE TABLE {t('territoire_serie__new')} (
         serie text PRIMARY KEY, ordre integer NOT NULL, data jsonb NOT NULL)"""))
     conn.execute(sa.text(f"""CREATE TABLE {t('territoire_agregat__new')} (
-        serie text NOT NULL, niveau text NOT NULL, code text NOT NULL, dim text NOT NULL,
+        serie text NOT NULL, periode text NOT NULL, periode_ordre integer,
+        niveau text NOT NULL, code text NOT NULL, dim text NOT NULL,
         n integer NOT NULL, k integer NOT NULL, valeur double precision, somme double precision,
         n_positif integer, n_seuil integer, eleves double precision, somme_e double precision)"""))
-    groups: dict[str, list[Series]] = {}
     # establishment-level series first (axis indicators, then others), then commune ratios, sums
     ranked = sorted(discover_series(conn), key=lambda s: (
         s.key_kind != "uai", s.indicateur is None, s.statistique not in ("ratio", "part", "part_communes")))
-    for series in ranked:
-        groups.setdefault(series.resource_id, []).append(series)
-    order = 0
-    for group in groups.values():
-        for series in _aggregate_resource(conn, group):
-            conn.execute(sa.text(f"INSERT INTO {t('territoire_serie__new')} (serie, ordre, data) "
-                                 f"VALUES (:s, :o, CAST(:d AS jsonb))"),
-                         {"s": series.serie, "o": order, "d": json.dumps(series.__dict__)})
-            order += 1
+    kept: set[str] = set()
+    for group in _groups(ranked):
+        kept.update(s.serie for s in _aggregate_group(conn, group))
+    for order, series in enumerate(s for s in ranked if s.serie in kept):
+        conn.execute(sa.text(f"INSERT INTO {t('territoire_serie__new')} (serie, ordre, data) "
+                             f"VALUES (:s, :o, CAST(:d AS jsonb))"),
+                     {"s": series.serie, "o": order, "d": json.dumps(series.__dict__, default=str)})
     for name in _TABLES:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {t(name)}"))
         conn.execute(sa.text(f"ALTER TABLE {t(name + '__new')} RENAME TO {name}"))
@@ -203,7 +212,7 @@ def _build(conn: Connection) -> None:
 
 def _index(conn: Connection) -> None:
     statements = (
-        "CREATE UNIQUE INDEX territoire_agregat_pk ON {s}.territoire_agregat (serie, niveau, dim, code)",
+        "CREATE UNIQUE INDEX territoire_agregat_pk ON {s}.territoire_agregat (serie, niveau, dim, code, periode)",
         "CREATE INDEX territoire_agregat_territoire ON {s}.territoire_agregat (niveau, code)",
         "CREATE INDEX territoire_effectif_territoire ON {s}.territoire_effectif (niveau, code)",
         "CREATE INDEX territoire_etablissement_dep ON {s}.territoire_etablissement (departement_code)",
@@ -287,49 +296,86 @@ def _public_resources(conn: Connection, key_kind: str) -> list[dict[str, Any]]:
 
 
 def discover_series(conn: Connection) -> list[Series]:
-    """Every series of the public ingested resources (see ``indicators``)."""
+    """Every series of the public ingested resources (see ``indicators``): one per measure or
+    flag, whatever the number of resources it comes from (``columns.series_key``)."""
     directory_resources = directory.resource_ids(conn)
-    found: list[Series] = []
+    found: dict[tuple[str, str, str], Series] = {}
     for kind in ("uai", "commune"):
-        for res in _public_resources(conn, kind):
-            if kind == "uai" and res["resource_id"] in directory_resources:
-                continue
-            if kind == "commune" and _several_rows_per_key(conn, res["table_name"]):
-                continue  # long tables (one row per commune and field): no safe sum
-            found.extend(_series_of(res, kind))
-    return found
+        resources = [r for r in _public_resources(conn, kind)
+                     if not (kind == "uai" and r["resource_id"] in directory_resources)
+                     and _one_row_per_key_and_period(conn, r, kind)]
+        # oldest load first: a later source of a series wins a conflict (and is its primary one)
+        for res in sorted(resources, key=lambda r: _loaded_at(conn, r)):
+            for item in _series_of(res, kind):
+                slot = (kind, item.cle, item.statistique)
+                if slot in found:
+                    _add_source(found[slot], item)
+                else:
+                    found[slot] = item
+    result = list(found.values())
+    _name_series(result)
+    return result
+
+
+def _loaded_at(conn: Connection, res: dict[str, Any]) -> str:
+    """When the resource was loaded (kept in `res`: its sources record it)."""
+    if "loaded_at" not in res:
+        row = registry.row(conn, res["resource_id"]) or {}
+        res["loaded_at"] = str(row.get("loaded_at") or "")
+    return res["loaded_at"]
+
+
+def _one_row_per_key_and_period(conn: Connection, res: dict[str, Any], kind: str) -> bool:
+    """Whether a table gives one value per key and period. A table with dimension rows (several
+    rows per key and period: one per niveau, per champ…) has no safe sum or mean: a commune-keyed
+    one with several rows per commune and period, a UAI-keyed one whose repeated rows differ by
+    a dimension column. Otherwise a UAI's repeated rows are the same figure published twice: its
+    last row counts. A table loaded before the column model is checked on its rows."""
+    if columns.has_period_columns(res):
+        several = int(columns.layout_of(res).get("rows_per_key_period") or 1) > 1
+        if kind == "uai":
+            return not (several and columns.by_role(res, roles.DIMENSION))
+        return not several
+    if kind == "uai":
+        return True
+    return not _several_rows_per_key(conn, res["table_name"])
 
 
 def _several_rows_per_key(conn: Connection, table: str) -> bool:
     return bool(conn.execute(sa.text(f"SELECT count(*) > count(DISTINCT _key) FROM {table}")).scalar())
 
 
+def _legacy_code(res: dict[str, Any], col: dict[str, Any]) -> bool:
+    """Tables loaded before the column model: their columns have no role, so codes and keys
+    stored as numbers are recognised by their names (the model decides for the others)."""
+    if col.get("role") in roles.ROLES:
+        return False
+    source = col.get("source") or col["name"]
+    return normalise_header(source) in axes_mod.KEY_FIELDS or ind_mod.is_code_column(source)
+
+
 def _series_of(res: dict[str, Any], kind: str) -> list[Series]:
+    """The series of one resource: its measures and flags (never periods, codes, labels or
+    dimensions), and the ratios of two of its measures."""
     result: list[Series] = []
-    columns = [c for c in res["columns"]
-               if not c["name"].startswith("_") and c.get("type") in NUMERIC_TYPES
-               and c.get("source") != res.get("key_column")]
     by_key: dict[str, dict[str, Any]] = {}
-    for col in columns:
-        source = col.get("source") or col["name"]
-        if normalise_header(source) in axes_mod.KEY_FIELDS or ind_mod.is_code_column(source):
+    for col in columns.by_role(res, roles.MEASURE, roles.FLAG):
+        if col.get("source") == res.get("key_column") or _legacy_code(res, col):
             continue
+        source = col.get("source") or col["name"]
         indicator = axes_mod.indicator_for_column(res.get("axe"), source, col.get("indicator"))
         by_key[normalise_header(source)] = col
         if indicator is not None:
             by_key.setdefault(indicator.id, col)
-        if col["type"] == "boolean":
-            statistic = "part" if kind == "uai" else "part_communes"
-        else:
-            statistic = "moyenne" if kind == "uai" else "somme"
-        result.append(_series(res, kind, col, statistic, indicator))
+        result.append(_series(res, kind, col, _statistic(col, kind), indicator))
     for num, den, label, unit in ind_mod.RATIOS:
-        if num in by_key and den in by_key and by_key[den]["type"] != "boolean":
+        if num in by_key and den in by_key and columns.role_of(by_key[den]) == roles.MEASURE:
             x, y = by_key[num], by_key[den]
             indicator = axes_mod.indicator_for_column(res.get("axe"), x.get("source") or x["name"], x.get("indicator"))
             series = _series(res, kind, x, "ratio", indicator)
-            series.serie = f"{res['resource_id']}:{x['name']}/{y['name']}"
+            series.cle = f"{_series_key(res, x, indicator)}/{normalise_header(y.get('source') or y['name'])}"
             series.y_column, series.y_type = y["name"], y["type"]
+            series.sources[0].update(y_column=y["name"], y_type=y["type"])
             series.label, series.unit = label, unit
             series.colonne = f"{x.get('source') or x['name']} / {y.get('source') or y['name']}"
             series.indicateur = num if indicator is None else indicator.id
@@ -337,12 +383,24 @@ def _series_of(res: dict[str, Any], kind: str) -> list[Series]:
     return result
 
 
+def _statistic(col: dict[str, Any], kind: str) -> str:
+    """The statistic of a measure or a flag: the column model's aggregation, else a flag's share,
+    a mean per establishment, a sum over communes."""
+    if columns.role_of(col) == roles.FLAG:
+        aggregation = "share"
+    else:
+        aggregation = col.get("aggregation") if col.get("aggregation") in ("sum", "mean") else \
+            ("mean" if kind == "uai" else "sum")
+    return ind_mod.STATISTIC_OF[(aggregation, kind)]
+
+
 def _series(res: dict[str, Any], kind: str, col: dict[str, Any], statistic: str,
             indicator: Optional[axes_mod.Indicator]) -> Series:
     source = col.get("source") or col["name"]
     axe = indicator.axe if indicator is not None else (res.get("axe") or "etablissements")
+    period = columns.period_of(res) or {}
     return Series(
-        serie=f"{res['resource_id']}:{col['name']}", key_kind=kind, resource_id=res["resource_id"],
+        serie="", key_kind=kind, resource_id=res["resource_id"],
         package_id=res["package_id"], package_name=res["package_name"], package_title=res["package_title"],
         organization=res.get("organization_title"), millesime=res.get("millesime"), axe=axe,
         indicateur=indicator.id if indicator is not None else None,
@@ -351,13 +409,69 @@ def _series(res: dict[str, Any], kind: str, col: dict[str, Any], statistic: str,
         statistique=statistic, table_name=res["table_name"], x_column=col["name"], x_type=col["type"],
         colonne=source,
         seuil=ind_mod.THRESHOLDS.get(indicator.id) if indicator is not None else None,
+        cle=_series_key(res, col, indicator),
+        periode_libelle=(period.get("label") or columns.PERIOD_KIND_LABELS.get(period.get("kind") or "")) or None,
+        sources=[_source(res, col)],
     )
 
 
+def _series_key(res: dict[str, Any], col: dict[str, Any], indicator: Optional[axes_mod.Indicator]) -> str:
+    """The identity of a measure across resources (``columns.series_key``): the axis indicator
+    it feeds — declared, or an axis Table Schema field of the same name —, else its dataset and
+    column."""
+    if indicator is not None and not col.get("indicator"):
+        return columns.series_key(res, {**col, "indicator": indicator.id})
+    return columns.series_key(res, col)
+
+
+def _source(res: dict[str, Any], col: dict[str, Any]) -> dict[str, Any]:
+    period = columns.period_of(res) if columns.has_period_columns(res) else None
+    fixed = columns.millesime_period(res.get("millesime"))
+    return {
+        "resource_id": res["resource_id"], "table_name": res["table_name"], "x_column": col["name"],
+        "x_type": col["type"], "y_column": None, "y_type": None, "package_id": res["package_id"],
+        "package_name": res["package_name"], "package_title": res["package_title"],
+        "resource_name": res.get("resource_name"),
+        "organization": res.get("organization_title"), "millesime": res.get("millesime"),
+        "loaded_at": res.get("loaded_at"),
+        # rows carry their period (_periode) or the resource's millésime is the period
+        "period_column": bool(period),
+        "orderable": bool(period.get("orderable", True)) if period else True,
+        "reason": period.get("reason") if period else None,
+        "fixed_label": None if period else (fixed.label if fixed else (res.get("millesime") or "")),
+        "fixed_order": None if period or fixed is None else fixed.order,
+        "periodes": [], "k": 0,
+    }
+
+
+def _add_source(series: Series, other: Series) -> None:
+    """`other` (a later load) is one more source of `series` and becomes its primary one."""
+    series.sources.extend(other.sources)
+    for name in ("resource_id", "package_id", "package_name", "package_title", "organization", "millesime",
+                 "table_name", "x_column", "x_type", "y_column", "y_type", "colonne"):
+        setattr(series, name, getattr(other, name))
+    if other.indicateur is None:
+        series.label, series.unit = other.label, other.unit
+    series.periode_libelle = series.periode_libelle or other.periode_libelle
+
+
+def _name_series(found: list[Series]) -> None:
+    """Each series' id: its key (``ind:wifi``, ``col:<dataset>:ips``), made unique when one key
+    has two statistics or two key kinds."""
+    used: set[str] = set()
+    for series in found:
+        name = series.cle
+        if name in used:
+            name = f"{series.cle}~{series.key_kind}~{series.statistique}"
+        used.add(name)
+        series.serie = name
+
+
 def _num(column: Optional[str], kind: Optional[str]) -> str:
-    """The column as a double precision. Series only take columns stored as numbers or
-    booleans; any other stored type goes through the guarded cast of the establishment pages
-    (a text value such as "douze" counts as no value instead of failing the refresh)."""
+    """The column as a double precision. Measures are stored as numbers and flags as booleans
+    by the column model; any other stored type (tables loaded before it) goes through the
+    guarded cast of the establishment pages (a text value such as "douze" counts as no value
+    instead of failing the refresh)."""
     if not column:
         return "NULL::double precision"
     return number_sql(f'"{column}"', kind)
@@ -367,101 +481,176 @@ def _num(column: Optional[str], kind: Optional[str]) -> str:
 _BOTH = "(x IS NOT NULL AND (NOT r OR y IS NOT NULL))"
 _VALUE = (f"CASE min(st) WHEN 'ratio' THEN sum(x) FILTER (WHERE {_BOTH}) / nullif(sum(y) FILTER (WHERE {_BOTH}), 0) "
           f"WHEN 'somme' THEN sum(x) FILTER (WHERE {_BOTH}) ELSE avg(x) FILTER (WHERE {_BOTH}) END")
+# The values of the series being aggregated: one row per series, key and period.
+VALUES_TABLE = "ecarto_serie_valeurs"
 
 
-def _aggregate_resource(conn: Connection, group: list[Series]) -> list[Series]:
-    """Insert the aggregates of the series of one resource (one pass over its table).
-    Returns the series that have at least one value."""
-    table = group[0].table_name
+def _groups(found: list[Series]) -> list[list[Series]]:
+    """Series read from the same resources (in the same order) share one pass over them."""
+    groups: dict[tuple[str, ...], list[Series]] = {}
+    for series in found:
+        groups.setdefault(tuple(s["resource_id"] for s in series.sources), []).append(series)
+    return list(groups.values())
+
+
+def _aggregate_group(conn: Connection, group: list[Series]) -> list[Series]:
+    """Insert the aggregates of series read from the same resources, per period. Returns the
+    series that have at least one value, with their periods and per-source coverage."""
+    _fill_values(conn, group)
+    metas = [(s.serie, s.statistique, s.y_column is not None, s.seuil) for s in group]
+    if group[0].key_kind == "uai":
+        _aggregate_uai(conn, metas)
+    else:
+        _aggregate_communes(conn, metas)
+    kept = _describe_periods(conn, group)
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {VALUES_TABLE}"))
+    return kept
+
+
+def _source_select(group: list[Series], j: int, params: dict[str, Any]) -> str:
+    """The rows of the group's source `j`: key, period label and order, row, the series' x and y."""
+    src = group[0].sources[j]
+    if src["period_column"]:
+        label, order = f"coalesce({columns.PERIOD_COLUMN}, '')", columns.PERIOD_ORDER_COLUMN
+    else:
+        params[f"pl{j}"], params[f"po{j}"] = src["fixed_label"] or "", src["fixed_order"]
+        label, order = f"CAST(:pl{j} AS text)", f"CAST(:po{j} AS integer)"
+    cols = []
+    for i, series in enumerate(group):
+        s = series.sources[j]
+        cols.append(f"{_num(s['x_column'], s['x_type'])} AS x{i}, {_num(s['y_column'], s['y_type'])} AS y{i}")
+    return (f"SELECT _key, {label} AS periode, {order} AS periode_ordre, {j} AS src, _row, "
+            f"{', '.join(cols)} FROM {src['table_name']}")
+
+
+def _fill_values(conn: Connection, group: list[Series]) -> None:
+    """The temporary table of the group's values: for each series, key and period, the value of
+    the latest loaded source that has one (its latest row)."""
     params: dict[str, Any] = {}
-    cols, lateral = [], []
+    union = " UNION ALL ".join(_source_select(group, j, params) for j in range(len(group[0].sources)))
+    lateral = []
     for i, series in enumerate(group):
-        cols.append(f"{_num(series.x_column, series.x_type)} AS x{i}, {_num(series.y_column, series.y_type)} AS y{i}")
-        lateral.append(f"(:s{i}, x{i}, y{i})")
-        params[f"s{i}"] = series.serie
-        params[f"st{i}"] = series.statistique
-        params[f"r{i}"] = series.y_column is not None
-        params[f"t{i}"] = series.seuil
-    if group[0].key_kind == "uai":
-        values = f"SELECT DISTINCT ON (_key) _key, {', '.join(cols)} FROM {table} ORDER BY _key, _row DESC"
-    else:
-        values = f"SELECT _key, {', '.join(cols)} FROM {table}"
-    long = f"""SELECT v._key, sv.serie, sv.x, sv.y FROM v
-               CROSS JOIN LATERAL (VALUES {', '.join(lateral)}) AS sv(serie, x, y)"""
-    if group[0].key_kind == "uai":
-        kept = _aggregate_uai(conn, group, values, long, params)
-    else:
-        kept = _aggregate_communes(conn, group, values, long, params)
-    return [s for s in group if s.serie in kept]
-
-
-def _meta_values(group: list[Series], with_universe: bool) -> str:
-    rows = []
-    for i, _series in enumerate(group):
-        universe = f", CAST(:u{i} AS text[])" if with_universe else ""
-        rows.append(f"(:s{i}, CAST(:st{i} AS text), CAST(:r{i} AS boolean), CAST(:t{i} AS double precision){universe})")
-    return ", ".join(rows)
-
-
-def _aggregate_uai(conn: Connection, group: list[Series], values: str, long: str,
-                   params: dict[str, Any]) -> set[str]:
-    universes: dict[str, list[str]] = {}
-    meta = _meta_values(group, False)
-    for serie, kind, sector in conn.execute(sa.text(f"""
-            WITH v AS ({values}), s AS ({long}),
-            m AS (SELECT * FROM (VALUES {meta}) AS m(serie, st, r, seuil))
-            SELECT DISTINCT s.serie, e.type, coalesce(e.secteur, '?')
-            FROM s JOIN m ON m.serie = s.serie
-            JOIN {t('territoire_etablissement__new')} e ON e.uai = s._key
-            WHERE s.x IS NOT NULL AND (NOT m.r OR s.y IS NOT NULL) AND e.type <> 'autre'"""), params):
-        universes.setdefault(serie, []).append(f"{kind}|{sector}")
-    if not universes:
-        return set()
-    for i, series in enumerate(group):
-        series.universe = sorted(universes.get(series.serie, []))
-        params[f"u{i}"] = series.universe
+        lateral.append(f"(:s{i}, CAST(:r{i} AS boolean), x{i}, y{i})")
+        params[f"s{i}"], params[f"r{i}"] = series.serie, series.y_column is not None
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {VALUES_TABLE}"))
     conn.execute(sa.text(f"""
-        WITH v AS ({values}), s AS ({long}),
-        m AS (SELECT * FROM (VALUES {_meta_values(group, True)}) AS m(serie, st, r, seuil, universe)),
+        CREATE TEMPORARY TABLE {VALUES_TABLE} ON COMMIT DROP AS
+        SELECT DISTINCT ON (sv.serie, w._key, w.periode)
+               sv.serie, w._key, w.periode, w.periode_ordre, w.src, sv.r, sv.x, sv.y
+        FROM ({union}) w
+        CROSS JOIN LATERAL (VALUES {', '.join(lateral)}) AS sv(serie, r, x, y)
+        ORDER BY sv.serie, w._key, w.periode, (sv.x IS NULL OR (sv.r AND sv.y IS NULL)), w.src DESC, w._row DESC"""),
+                 params)
+    conn.execute(sa.text(f"CREATE INDEX ON {VALUES_TABLE} (_key, serie, periode)"))
+    conn.execute(sa.text(f"ANALYZE {VALUES_TABLE}"))
+
+
+def _meta_values(metas: list[tuple[str, str, bool, Optional[float]]]) -> tuple[str, dict[str, Any]]:
+    rows, params = [], {}
+    for i, (serie, statistic, ratio, threshold) in enumerate(metas):
+        rows.append(f"(:s{i}, CAST(:st{i} AS text), CAST(:r{i} AS boolean), CAST(:t{i} AS double precision))")
+        params.update({f"s{i}": serie, f"st{i}": statistic, f"r{i}": ratio, f"t{i}": threshold})
+    return ", ".join(rows), params
+
+
+# Each period's order (one label, one order; NULL when the periods cannot be ordered).
+_PERIODS = f"SELECT serie, periode, max(periode_ordre) AS periode_ordre FROM {VALUES_TABLE} GROUP BY serie, periode"
+
+
+# The breakdowns of a UAI-keyed series, computed in one pass by GROUPING SETS: every level of
+# the territory chain (France, région, académie, département, commune) × every dimension
+# (ensemble, type, lycée kind, sector, REP); communes get the ensemble and the types only.
+_GROUPED = ("region_code", "academie_code", "departement_code", "commune_code", "type", "lycee_kind", "secteur", "ep")
+_GROUPING = f"GROUPING({', '.join(_GROUPED)})"
+_DIMS = ((None, "'ensemble'"), ("type", "'type:' || type"), ("lycee_kind", "'lycee:' || lycee_kind"),
+         ("secteur", "'secteur:' || secteur"), ("ep", "'ep:' || ep"))
+
+
+def _grouping_combinations() -> list[tuple[int, str, str, str]]:
+    """(GROUPING() mask, niveau, code expression, dim expression) of each grouping set."""
+    found = []
+    for level, column in _LEVEL_COLUMNS:
+        for dim_column, dim_sql in _DIMS:
+            if level == "commune" and dim_column not in (None, "type"):
+                continue
+            grouped = {c for c in (column, dim_column) if c}
+            mask = sum(1 << (len(_GROUPED) - 1 - i) for i, c in enumerate(_GROUPED) if c not in grouped)
+            found.append((mask, level, column or "''", dim_sql))
+    return found
+
+
+def _grouping_sets() -> str:
+    sets = []
+    for level, column in _LEVEL_COLUMNS:
+        for dim_column, _sql in _DIMS:
+            if level == "commune" and dim_column not in (None, "type"):
+                continue
+            sets.append("(" + ", ".join(c for c in (column, dim_column) if c) + ")")
+    return ", ".join(sets)
+
+
+def _grouping_case(what: str) -> str:
+    index = {"niveau": 1, "code": 2, "dim": 3}[what]
+    whens = " ".join(f"WHEN {combo[0]} THEN {repr(combo[1]) if what == 'niveau' else combo[index]}"
+                     for combo in _grouping_combinations())
+    return f"(CASE gb {whens} END)"
+
+
+
+def _aggregate_uai(conn: Connection, metas: list[tuple[str, str, bool, Optional[float]]]) -> None:
+    """Means (or sums, shares) over the establishments of the series' universe, per period: the
+    types and sectors of the establishments that have a value in that period."""
+    meta, params = _meta_values(metas)
+    conn.execute(sa.text(f"""
+        WITH m AS (SELECT * FROM (VALUES {meta}) AS m(serie, st, r, seuil)),
+        po AS ({_PERIODS}),
+        uni AS (
+            SELECT DISTINCT s.serie, s.periode, e.type, coalesce(e.secteur, '?') AS secteur
+            FROM {VALUES_TABLE} s JOIN {t('territoire_etablissement__new')} e ON e.uai = s._key
+            WHERE s.x IS NOT NULL AND (NOT s.r OR s.y IS NOT NULL) AND e.type <> 'autre'),
         u AS (
             SELECT e.type, e.lycee_kind, e.secteur, e.ep, e.eleves, e.region_code, e.academie_code,
-                   e.departement_code, e.commune_code, m.serie, m.st, m.r, m.seuil, s.x, s.y
-            FROM m JOIN {t('territoire_etablissement__new')} e
-                 ON (e.type || '|' || coalesce(e.secteur, '?')) = ANY(m.universe)
-            LEFT JOIN s ON s._key = e.uai AND s.serie = m.serie),
-        l AS (
-            SELECT u.serie, u.st, u.r, u.seuil, u.x, u.y, u.eleves, lv.niveau, lv.code, dm.dim FROM u
-            CROSS JOIN LATERAL (VALUES {_levels_sql('u')}) AS lv(niveau, code)
-            CROSS JOIN LATERAL unnest(ARRAY[
-                'ensemble', 'type:' || u.type,
-                CASE WHEN u.lycee_kind IS NOT NULL THEN 'lycee:' || u.lycee_kind END,
-                CASE WHEN u.secteur IS NOT NULL THEN 'secteur:' || u.secteur END,
-                'ep:' || u.ep]) AS dm(dim)
-            WHERE lv.code IS NOT NULL AND dm.dim IS NOT NULL
-              AND (lv.niveau <> 'commune' OR dm.dim = 'ensemble' OR dm.dim LIKE 'type:%'))
+                   e.departement_code, e.commune_code, m.serie, po.periode, po.periode_ordre,
+                   m.st, m.r, m.seuil, s.x, s.y
+            FROM uni JOIN m ON m.serie = uni.serie
+            JOIN po ON po.serie = uni.serie AND po.periode = uni.periode
+            JOIN {t('territoire_etablissement__new')} e
+                 ON e.type = uni.type AND coalesce(e.secteur, '?') = uni.secteur
+            LEFT JOIN {VALUES_TABLE} s ON s._key = e.uai AND s.serie = uni.serie AND s.periode = uni.periode),
+        g AS (
+            SELECT serie, periode, periode_ordre, {_GROUPING} AS gb, {', '.join(_GROUPED)},
+                   count(*) AS n, count(*) FILTER (WHERE {_BOTH}) AS k, {_VALUE} AS valeur,
+                   sum(x) FILTER (WHERE {_BOTH}) AS somme, count(*) FILTER (WHERE {_BOTH} AND x > 0) AS n_positif,
+                   CASE WHEN min(seuil) IS NULL THEN NULL ELSE count(*) FILTER (WHERE {_BOTH} AND x > seuil) END
+                       AS n_seuil,
+                   sum(eleves) FILTER (WHERE {_BOTH} AND eleves IS NOT NULL) AS eleves,
+                   sum(x) FILTER (WHERE {_BOTH} AND eleves IS NOT NULL) AS somme_e
+            FROM u GROUP BY serie, periode, periode_ordre, GROUPING SETS ({_grouping_sets()})),
+        l AS (SELECT g.*, {_grouping_case('niveau')} AS niveau, {_grouping_case('code')} AS code,
+                     {_grouping_case('dim')} AS dim FROM g)
         INSERT INTO {t('territoire_agregat__new')}
-            (serie, niveau, code, dim, n, k, valeur, somme, n_positif, n_seuil, eleves, somme_e)
-        SELECT serie, niveau, code, dim, count(*), count(*) FILTER (WHERE {_BOTH}), {_VALUE},
-               sum(x) FILTER (WHERE {_BOTH}), count(*) FILTER (WHERE {_BOTH} AND x > 0),
-               CASE WHEN min(seuil) IS NULL THEN NULL ELSE count(*) FILTER (WHERE {_BOTH} AND x > seuil) END,
-               sum(eleves) FILTER (WHERE {_BOTH} AND eleves IS NOT NULL),
-               sum(x) FILTER (WHERE {_BOTH} AND eleves IS NOT NULL)
-        FROM l GROUP BY serie, niveau, code, dim"""), params)
-    return set(universes)
+            (serie, periode, periode_ordre, niveau, code, dim, n, k, valeur, somme, n_positif, n_seuil,
+             eleves, somme_e)
+        SELECT serie, periode, periode_ordre, niveau, code, dim, n, k, valeur, somme, n_positif, n_seuil,
+               eleves, somme_e
+        FROM l WHERE code IS NOT NULL AND dim IS NOT NULL"""), params)
 
 
-def _aggregate_communes(conn: Connection, group: list[Series], values: str, long: str,
-                        params: dict[str, Any]) -> set[str]:
-    """Sums over the communes with a row; ``n`` is the number of communes of the territory in
-    the referential (plus codes of the data it does not know, e.g. communes merged since)."""
-    rows = conn.execute(sa.text(f"""
-        WITH v AS ({values}), s AS ({long}),
-        m AS (SELECT * FROM (VALUES {_meta_values(group, False)}) AS m(serie, st, r, seuil)),
+def _aggregate_communes(conn: Connection, metas: list[tuple[str, str, bool, Optional[float]]]) -> None:
+    """Sums (or means, shares) over the communes with a row, per period; ``n`` is the number of
+    communes of the territory in the referential (plus codes of the data it does not know, e.g.
+    communes merged since)."""
+    meta, params = _meta_values(metas)
+    conn.execute(sa.text(f"""
+        WITH m AS (SELECT * FROM (VALUES {meta}) AS m(serie, st, r, seuil)),
+        po AS ({_PERIODS}),
         j AS (
-            SELECT s.serie, m.st, m.r, s._key AS commune_code, s.x, s.y, c.code IS NULL AS extra,
+            SELECT s.serie, s.periode, po.periode_ordre, m.st, m.r, s._key AS commune_code, s.x, s.y,
+                   c.code IS NULL AS extra,
                    coalesce(c.departement_code, CASE WHEN s._key LIKE '97%' THEN left(s._key, 3)
                                                      ELSE left(s._key, 2) END) AS departement_code
-            FROM s JOIN m ON m.serie = s.serie
+            FROM {VALUES_TABLE} s JOIN m ON m.serie = s.serie
+            JOIN po ON po.serie = s.serie AND po.periode = s.periode
             LEFT JOIN {t('territoire_commune__new')} c ON c.code = s._key),
         u AS (SELECT j.*, d.academie_code, d.region_code FROM j
               LEFT JOIN {t('territoire_departement__new')} d ON d.code = j.departement_code),
@@ -469,25 +658,71 @@ def _aggregate_communes(conn: Connection, group: list[Series], values: str, long
               CROSS JOIN LATERAL (VALUES {_levels_sql('u')}) AS lv(niveau, code)
               WHERE lv.code IS NOT NULL),
         a AS (
-            SELECT serie, niveau, code, count(*) FILTER (WHERE extra) AS n_extra, count(*) AS n_rows,
+            SELECT serie, periode, niveau, code, count(*) FILTER (WHERE extra) AS n_extra, count(*) AS n_rows,
                    count(*) FILTER (WHERE {_BOTH}) AS k, {_VALUE} AS valeur,
                    sum(x) FILTER (WHERE {_BOTH}) AS somme, count(*) FILTER (WHERE {_BOTH} AND x > 0) AS n_positif
-            FROM l GROUP BY serie, niveau, code),
+            FROM l GROUP BY serie, periode, niveau, code),
         c AS (SELECT lv.niveau, lv.code
               FROM (SELECT code AS commune_code, departement_code, academie_code, region_code
                     FROM {t('territoire_commune__new')}) u
               CROSS JOIN LATERAL (VALUES {_levels_sql('u')}) AS lv(niveau, code)
               WHERE lv.code IS NOT NULL AND lv.niveau <> 'commune'),
         nc AS (SELECT niveau, code, count(*) AS n FROM c GROUP BY niveau, code),
-        g AS (SELECT m.serie, nc.niveau, nc.code, nc.n FROM m CROSS JOIN nc)
-        INSERT INTO {t('territoire_agregat__new')} (serie, niveau, code, dim, n, k, valeur, somme, n_positif)
-        SELECT coalesce(g.serie, a.serie), coalesce(g.niveau, a.niveau), coalesce(g.code, a.code), 'ensemble',
+        g AS (SELECT po.serie, po.periode, nc.niveau, nc.code, nc.n FROM po CROSS JOIN nc)
+        INSERT INTO {t('territoire_agregat__new')}
+            (serie, periode, periode_ordre, niveau, code, dim, n, k, valeur, somme, n_positif)
+        SELECT coalesce(g.serie, a.serie), coalesce(g.periode, a.periode), po.periode_ordre,
+               coalesce(g.niveau, a.niveau), coalesce(g.code, a.code), 'ensemble',
                CASE WHEN g.n IS NULL THEN a.n_rows ELSE g.n + coalesce(a.n_extra, 0) END,
                coalesce(a.k, 0), a.valeur, a.somme, coalesce(a.n_positif, 0)
-        FROM g FULL JOIN a ON a.serie = g.serie AND a.niveau = g.niveau AND a.code = g.code
-        WHERE g.serie IS NOT NULL OR a.k > 0
-        RETURNING serie, k"""), params)
-    return {serie for serie, k in rows if k}
+        FROM g FULL JOIN a ON a.serie = g.serie AND a.periode = g.periode AND a.niveau = g.niveau
+                              AND a.code = g.code
+        JOIN po ON po.serie = coalesce(g.serie, a.serie) AND po.periode = coalesce(g.periode, a.periode)
+        WHERE g.serie IS NOT NULL OR a.k > 0"""), params)
+
+
+def _describe_periods(conn: Connection, group: list[Series]) -> list[Series]:
+    """Each series' periods (oldest first, with France's n and k), its current period (the
+    latest one; none when they cannot be ordered) and the coverage of each source. Returns the
+    series with at least one value."""
+    by_name = {s.serie: s for s in group}
+    rows = conn.execute(sa.text(f"""
+        SELECT serie, periode, periode_ordre, n, k FROM {t('territoire_agregat__new')}
+        WHERE niveau = 'france' AND dim = 'ensemble' AND serie = ANY(CAST(:series AS text[]))
+        ORDER BY serie, periode_ordre NULLS LAST, periode"""), {"series": list(by_name)}).mappings()
+    for row in rows:
+        by_name[row["serie"]].periodes.append({"periode": row["periode"] or None, "ordre": row["periode_ordre"],
+                                               "n": row["n"], "k": row["k"]})
+    known = f"JOIN {t('territoire_etablissement__new')} e ON e.uai = s._key" if group[0].key_kind == "uai" else ""
+    for serie, src, periode, k in conn.execute(sa.text(f"""
+            SELECT s.serie, s.src, s.periode, count(*) FROM {VALUES_TABLE} s {known}
+            WHERE s.x IS NOT NULL AND (NOT s.r OR s.y IS NOT NULL)
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")):
+        source = by_name[serie].sources[src]
+        source["k"] = max(source["k"], int(k))
+        if periode:
+            source["periodes"].append(periode)
+    kept = []
+    for series in group:
+        series.periodes = [p for p in series.periodes if p["k"]] or series.periodes
+        if not any(p["k"] for p in series.periodes):
+            continue
+        _current_period(series)
+        kept.append(series)
+    return kept
+
+
+def _current_period(series: Series) -> None:
+    ordered = [p for p in series.periodes if p["ordre"] is not None]
+    if ordered:
+        series.periode_courante = ordered[-1]["periode"] or ""
+    elif len(series.periodes) == 1 and all(s["orderable"] for s in series.sources):
+        series.periode_courante = series.periodes[0]["periode"] or ""      # one period, named or not
+    else:
+        series.periode_courante = None
+        reasons = [s["reason"] for s in series.sources if s.get("reason")]
+        series.periode_raison = reasons[0] if reasons else \
+            _("Les périodes de cette série ne peuvent pas être ordonnées : aucune valeur n'est la plus récente.")
 
 
 # --------------------------------------------------------------------------- reading
@@ -520,13 +755,18 @@ def values(conn: Connection, keys: list[tuple[str, str]], serie: Optional[str] =
     return [dict(r) for r in conn.execute(sql, params).mappings()]
 
 
-def children_values(conn: Connection, serie: str, level: str, codes: list[str], dim: str = "ensemble") -> list[dict[str, Any]]:
+def children_values(conn: Connection, serie: str, level: str, codes: list[str], dim: str = "ensemble",
+                    periode: str = "") -> list[dict[str, Any]]:
+    """Aggregate rows of one series for the territories `codes` of `level`, in one period (its
+    label; "" for a series whose period is not named)."""
     if not codes or not tables_exist(conn):
         return []
-    sql = sa.text(f"""SELECT code, n, k, valeur, somme, n_positif, n_seuil, eleves, somme_e
+    sql = sa.text(f"""SELECT code, periode, periode_ordre, n, k, valeur, somme, n_positif, n_seuil, eleves, somme_e
                       FROM {t('territoire_agregat')}
-                      WHERE serie = :serie AND niveau = :level AND dim = :dim AND code = ANY(CAST(:codes AS text[]))""")
-    return [dict(r) for r in conn.execute(sql, {"serie": serie, "level": level, "dim": dim, "codes": codes}).mappings()]
+                      WHERE serie = :serie AND niveau = :level AND dim = :dim AND periode = :periode
+                        AND code = ANY(CAST(:codes AS text[]))""")
+    return [dict(r) for r in conn.execute(sql, {"serie": serie, "level": level, "dim": dim, "codes": codes,
+                                                "periode": periode or ""}).mappings()]
 
 
 def counts(conn: Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -563,17 +803,27 @@ def located_values(conn: Connection, data_table: str, column: Optional[str],
                    limit: int = 30_000) -> list[dict[str, Any]]:
     """The located (public directory) establishments of an ingested UAI-keyed table
     (`data_table`, qualified) with the value of its column `column` (SQL name; None: no value),
-    the table's last row per UAI. Empty before the aggregates first exist."""
+    the table's latest row per UAI (latest period, then last row). Empty before the aggregates
+    first exist."""
     if not tables_exist(conn):
         return []
     value_sql = f'v."{column}"' if column else "NULL"
+    latest = columns.LATEST_ORDER if _has_period_columns(conn, data_table) else "_row DESC"
     sql = sa.text(f"""
-        WITH v AS (SELECT DISTINCT ON (_key) * FROM {data_table} ORDER BY _key, _row DESC)
+        WITH v AS (SELECT DISTINCT ON (_key) * FROM {data_table} ORDER BY _key, {latest})
         SELECT e.uai, e.nom, e.type, e.latitude, e.longitude, {value_sql} AS valeur
         FROM v JOIN {t('territoire_etablissement')} e ON e.uai = v._key
         WHERE e.latitude IS NOT NULL AND e.longitude IS NOT NULL
         ORDER BY e.uai LIMIT :limit""")
     return [dict(r) for r in conn.execute(sql, {"limit": limit}).mappings()]
+
+
+def _has_period_columns(conn: Connection, data_table: str) -> bool:
+    """Whether an ingested table (qualified name) has ``_periode_ordre`` (tables loaded with the
+    column model; not those loaded before it)."""
+    return bool(conn.execute(sa.text("""
+        SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attname = :c
+                       AND NOT attisdropped)"""), {"t": data_table, "c": columns.PERIOD_ORDER_COLUMN}).scalar())
 
 
 def refreshed_at(conn: Connection) -> Optional[Any]:

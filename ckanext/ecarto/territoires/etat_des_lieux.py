@@ -1,6 +1,8 @@
 """The "État des lieux" page: the national figures of the 2018 eCarto report, recomputed from
-the data loaded on the portal, each with its source, millésime and n.c. share — and "n.c."
-when no loaded dataset supports a figure."""
+the data loaded on the portal, each with its source, period and n.c. share — and "n.c." when no
+loaded dataset supports a figure. Each figure is read on the latest period whose national
+coverage reaches ``columns.coverage_threshold()``; when none does, it is « n.c. — couverture
+insuffisante (k sur n) »."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -8,6 +10,7 @@ from typing import Any, Optional
 from sqlalchemy.engine import Connection
 
 from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.ingest import columns
 from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates, record
 from ckanext.ecarto.territoires import indicators as ind
@@ -20,7 +23,8 @@ _STATISTIC_FOR = {
 
 
 def _find(all_series: list[ind.Series], fig: ind.Figure) -> Optional[ind.Series]:
-    """The most recent loaded series able to give a figure (series come newest first)."""
+    """The loaded series able to give a figure (one series per measure, whatever the number of
+    resources publishing it; establishment-level series first)."""
     wanted = _STATISTIC_FOR[fig.measure]
     for series in all_series:
         if series.key_kind == "commune" and fig.measure != "ratio":
@@ -66,36 +70,70 @@ def _unit(fig: ind.Figure) -> str:
     return ""
 
 
+def _covered(row: Optional[dict[str, Any]], threshold: float) -> bool:
+    return bool(row and row["n"] and row["k"] and row["k"] / row["n"] >= threshold)
+
+
+def _period(series: ind.Series, rows: dict[tuple[str, str, str], dict[str, Any]], threshold: float) -> Optional[str]:
+    """The latest period of the series whose national figure is covered enough; else its
+    current period (then shown as n.c. — couverture insuffisante)."""
+    if series.periode_courante is None:
+        return None
+    ordered = [p.get("periode") or "" for p in series.periodes if p.get("ordre") is not None]
+    for label in reversed(ordered):
+        if _covered(rows.get((series.serie, "ensemble", label)), threshold):
+            return label
+    return series.periode_courante
+
+
+def _coverage(fig: ind.Figure, series: ind.Series, row: Optional[dict[str, Any]],
+              threshold: float) -> tuple[Optional[float], Optional[str]]:
+    """The figure's value, or None with the reason when its coverage is too low."""
+    if row and row["n"] and row["k"] / row["n"] < threshold:
+        return None, record.coverage_label(row["k"], row["n"])
+    return _measure(fig, series, row), None
+
+
 def figures(conn: Connection) -> list[dict[str, Any]]:
     all_series = aggregates.series(conn)
-    rows = {(r["serie"], r["dim"]): r for r in aggregates.values(conn, [(territories.FRANCE, "")])}
+    rows = {(r["serie"], r["dim"], r["periode"]): r for r in aggregates.values(conn, [(territories.FRANCE, "")])}
+    threshold = columns.coverage_threshold()
     result = []
     for fig in ind.FIGURES_2018:
         item: dict[str, Any] = {
             "id": fig.id, "theme": fig.theme, "libelle": fig.label, "rapport_2018": fig.report_2018,
-            "note": fig.note, "unite": _unit(fig), "valeur": None, "nc": True, "par_type": [],
-            "taux_nc": None, "source": None, "millesime": None,
+            "note": fig.note, "unite": _unit(fig), "valeur": None, "nc": True, "statut": "nc", "par_type": [],
+            "taux_nc": None, "source": None, "millesime": None, "periode": None,
         }
         series = _find(all_series, fig)
         if series is None:
             item["raison"] = "Aucun jeu de données chargé ne fournit cet indicateur."
             result.append(item)
             continue
-        row = rows.get((series.serie, "ensemble"))
-        value = _measure(fig, series, row)
+        period = _period(series, rows, threshold)
+        row = rows.get((series.serie, "ensemble", period)) if period is not None else None
+        value, reason = _coverage(fig, series, row, threshold)
         item.update(
             valeur=value, nc=value is None, source=series.as_public()["source"], millesime=series.millesime,
-            n=row["n"] if row else 0, n_valeurs=row["k"] if row else 0,
+            periode=period or None, n=row["n"] if row else 0, n_valeurs=row["k"] if row else 0,
             taux_nc=round(1 - row["k"] / row["n"], 4) if row and row["n"] else None,
             base="communes" if series.key_kind == "commune" else "etablissements",
+            statut="ok" if value is not None else ("couverture_insuffisante" if reason else "nc"),
         )
-        if value is None:
+        if reason:
+            item["raison"] = item["libelle_nc"] = reason
+        elif series.periode_courante is None:
+            item["raison"] = series.periode_raison
+        elif value is None:
             item["raison"] = "Aucune valeur dans les données chargées."
-        if fig.by_type and series.key_kind == "uai":
+        if fig.by_type and series.key_kind == "uai" and period is not None:
             for dim in ind.TYPE_DIMENSIONS[1:]:
-                sub = rows.get((series.serie, dim))
+                sub = rows.get((series.serie, dim, period))
+                sub_value, sub_reason = _coverage(fig, series, sub, threshold)
                 item["par_type"].append({
-                    "dim": dim, "libelle": ind.DIMENSION_LABELS[dim], "valeur": _measure(fig, series, sub),
+                    "dim": dim, "libelle": ind.DIMENSION_LABELS[dim], "valeur": sub_value,
+                    "statut": "ok" if sub_value is not None else ("couverture_insuffisante" if sub_reason else "nc"),
+                    "libelle_nc": sub_reason,
                     "taux_nc": round(1 - sub["k"] / sub["n"], 4) if sub and sub["n"] else None})
         result.append(item)
     return result

@@ -1,16 +1,27 @@
 """What a territory page shows: series, breakdowns, legend classes, the 2018 report's figures.
 
-A **series** is one numeric or boolean column of one ingested, public resource:
+A **series** is one measure (or yes/no flag) of the public ingested data, read through the
+column model (``ingest/columns.py``): only ``measure`` and ``flag`` columns make series, never
+periods, codes, labels or dimensions. A measure published in several resources of one series
+(a national file and regional complements, a collectivité's yearly files: same declared
+indicator or Table Schema field, or same dataset and same column — ``columns.series_key``) is
+**one** series with several sources; within a period, each establishment or commune has one
+value (the most recently loaded resource wins a conflict).
 
-- UAI-keyed resources (ETIC-like surveys, IPS…): one value per establishment, aggregated over the
-  establishments of the directory in the territory. The universe of a series is the
-  establishments of the types and sectors the source covers (a survey of public establishments
-  says nothing about private ones): ``n`` counts them, ``k`` those with a value; the n.c. share
-  is ``1 - k / n``. Statistic: the mean (numbers) or the share of "yes" (booleans);
-- commune-keyed resources (Arcep…): one row per commune, summed over the communes of the
-  territory (n.c.: communes of the territory without a value);
+- UAI-keyed resources (ETIC-like surveys, IPS…): one value per establishment and period,
+  aggregated over the establishments of the directory in the territory. The universe of a
+  series is the establishments of the types and sectors the sources cover (a survey of public
+  establishments says nothing about private ones): ``n`` counts them, ``k`` those with a value;
+  the n.c. share is ``1 - k / n``. Statistic: the mean (or the sum when the column model says
+  so) or the share of "yes" (flags);
+- commune-keyed resources (Arcep…): one row per commune and period, summed over the communes
+  of the territory (n.c.: communes of the territory without a value);
 - ratios of two columns of the same resource (mobile terminals / terminals, premises eligible
   to 30 Mbit/s / premises…): sum of the numerator over sum of the denominator, both known.
+
+Aggregates are computed **per period** (the rows' ``_periode``, or the resource's millésime);
+the headline is the latest period. A figure covering fewer than ``columns.coverage_threshold()``
+of the establishments (or communes) concerned is "n.c. — couverture insuffisante (k sur n)".
 
 No ranking: a value is shown with its parent territory's and France's, never a position.
 """
@@ -46,8 +57,14 @@ STATISTICS = {
     "somme": "somme sur les communes",
     "part_communes": "part des communes (oui)",
 }
+# The same statistics on the other base (a sum over establishments, a mean per commune).
+STATISTICS_OTHER_BASE = {"somme": "somme sur les établissements", "moyenne": "moyenne par commune"}
+# The column model's aggregation -> the statistic of a series, per key kind.
+STATISTIC_OF = {("sum", "uai"): "somme", ("sum", "commune"): "somme", ("mean", "uai"): "moyenne",
+                ("mean", "commune"): "moyenne", ("share", "uai"): "part", ("share", "commune"): "part_communes"}
 
-# Columns that are codes or identifiers, never indicators, even when stored as numbers.
+# Columns that are codes or identifiers, never indicators, even when stored as numbers: only
+# for tables loaded before the column model (their columns have no role).
 _CODE_PREFIXES = ("code", "siren", "siret", "id", "numero", "num_", "no_", "cog", "insee")
 
 # (numerator, denominator, label, unit): matched on the axis indicator id or the normalised
@@ -75,7 +92,8 @@ def is_code_column(source: str) -> bool:
 
 @dataclass
 class Series:
-    """One series, as stored in ``territoire_serie``."""
+    """One series, as stored in ``territoire_serie``. ``resource_id``… ``y_type`` describe its
+    primary source (the most recently loaded); ``sources`` all of them."""
 
     serie: str
     key_kind: str                      # uai | commune
@@ -97,19 +115,42 @@ class Series:
     y_type: Optional[str] = None
     colonne: str = ""                  # source header(s), for the reader
     seuil: Optional[float] = None
-    universe: list[str] = field(default_factory=list)   # "type|secteur" for UAI series
+    universe: list[str] = field(default_factory=list)   # unused since version 2 (universes per period, in SQL)
+    cle: str = ""                      # columns.series_key of the measure
+    # every source: {resource_id, table_name, x_column, x_type, y_column, y_type, package_id,
+    # package_name, package_title, organization, millesime, loaded_at, periodes: [labels], k}
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    # every period, oldest first: {periode: label|None, ordre: YYYYMMDD|None, n, k} (France)
+    periodes: list[dict[str, Any]] = field(default_factory=list)
+    periode_courante: Optional[str] = None     # label of the headline period ("" : none named)
+    periode_raison: Optional[str] = None       # why there is no current period (unorderable)
+    periode_libelle: Optional[str] = None      # what the periods are ("rentrée scolaire"…)
+
+    def statistic_label(self) -> str:
+        if (self.key_kind, self.statistique) in (("uai", "somme"), ("commune", "moyenne")):
+            return STATISTICS_OTHER_BASE.get(self.statistique, STATISTICS.get(self.statistique, self.statistique))
+        return STATISTICS.get(self.statistique, self.statistique)
 
     def as_public(self) -> dict[str, Any]:
         return {
             "serie": self.serie, "axe": self.axe, "indicateur": self.indicateur, "libelle": self.label,
             "unite": self.unit, "statistique": self.statistique,
-            "statistique_libelle": STATISTICS.get(self.statistique, self.statistique),
+            "statistique_libelle": self.statistic_label(),
             "base": "communes" if self.key_kind == "commune" else "etablissements",
             "colonne": self.colonne, "seuil": self.seuil,
             "source": {"dataset": self.package_name, "dataset_title": self.package_title,
                        "resource_id": self.resource_id, "producteur": self.organization,
                        "millesime": self.millesime},
+            "sources": [{"dataset": s.get("package_name"), "dataset_title": s.get("package_title"),
+                         "resource_id": s.get("resource_id"), "resource_name": s.get("resource_name"),
+                         "producteur": s.get("organization"),
+                         "millesime": s.get("millesime"), "periodes": s.get("periodes") or [],
+                         ("n_communes" if self.key_kind == "commune" else "n_etablissements"): s.get("k", 0)}
+                        for s in self.sources],
             "millesime": self.millesime,
+            "periode": self.periode_courante or None,
+            "periode_libelle": self.periode_libelle,
+            "periodes": [p.get("periode") for p in self.periodes],
         }
 
 

@@ -4,14 +4,20 @@
     {"niveau", "code", "nom", "libelle", "parents": [...], "enfants": {...},
      "effectifs": {"ecoles_colleges_lycees", "autres", "par_type": [...], "education_prioritaire": {...}},
      "axes": [{"id", "label", "indicateurs": [{"serie", "libelle", "unite", "statistique", "source",
-               "millesime", "valeur", "n_etablissements"|"n_communes", "n_valeurs", "taux_nc",
-               "parent": {...}, "france": {...}, "ventilation": [...]}],
+               "sources": [{dataset…, "n_etablissements"|"n_communes"}], "millesime", "periode",
+               "valeur", "statut", "n_etablissements"|"n_communes", "n_valeurs", "taux_nc",
+               "parent": {...}, "france": {...}, "ventilation": [...],
+               "evolution": [{"periode", "ordre", "valeur", "statut", "n_valeurs", …}], "graphique"}],
                "sans_donnees": [{"id", "label"}]}],
      "donnees_au": "…"}
 
-Values of shares are in percent (``unite`` "%"); ``valeur`` None means n.c.: no establishment
-(or commune) of the territory has a value. No ranking: each value comes with its parent's and
-France's, never a position.
+Values of shares are in percent (``unite`` "%"). The headline is the series' latest period
+(``periode``); the parent's and France's figures are on the same period; ``evolution`` has every
+period. ``valeur`` None means n.c.: ``statut`` "nc" (no value), "couverture_insuffisante" (the
+values cover less than ``columns.coverage_threshold()`` of the establishments or communes
+concerned: « n.c. — couverture insuffisante (k sur n) », ``libelle_nc``) or
+"sans_periode_courante" (periods that cannot be ordered, ``raison``). No ranking: each value
+comes with its parent's and France's, never a position.
 """
 from __future__ import annotations
 
@@ -20,10 +26,12 @@ from typing import Any, Optional
 
 from sqlalchemy.engine import Connection
 
+from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import axes as axes_mod
 from ckanext.ecarto.etablissements.identity import TYPES
+from ckanext.ecarto.ingest import columns
 from ckanext.ecarto.referentiel import territories
-from ckanext.ecarto.territoires import aggregates
+from ckanext.ecarto.territoires import aggregates, chart
 from ckanext.ecarto.territoires import indicators as ind
 
 AXES: tuple[tuple[str, str], ...] = axes_mod.AXES + (("etablissements", "Contexte des établissements"),)
@@ -98,19 +106,44 @@ def counts_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- indicators
 
-def figure(series: ind.Series, row: Optional[dict[str, Any]]) -> dict[str, Any]:
-    """The displayed figure of one aggregate row (None row: nothing known in that territory)."""
+Rows = dict[tuple[str, str, str, str, str], dict[str, Any]]   # (serie, niveau, code, dim, periode) -> row
+
+
+def coverage_label(k: int, n: int) -> str:
+    """« n.c. — couverture insuffisante (k sur n) »."""
+    return _("n.c. — couverture insuffisante ({k} sur {n})").format(
+        k=_format_int(k), n=_format_int(n))
+
+
+def _format_int(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def figure(series: ind.Series, row: Optional[dict[str, Any]], threshold: Optional[float] = None) -> dict[str, Any]:
+    """The displayed figure of one aggregate row (None row: nothing known in that territory).
+    A figure covering less than the coverage threshold of the establishments (or communes)
+    concerned is no number: ``valeur`` None, ``statut`` "couverture_insuffisante"."""
+    threshold = columns.coverage_threshold() if threshold is None else threshold
     n = row["n"] if row else 0
     k = row["k"] if row else 0
     value = ind.display_value(series.statistique, row["valeur"], series.unit) if row else None
+    status = "ok"
+    if n and k / n < threshold:
+        value, status = None, "couverture_insuffisante"
+    elif value is None:
+        status = "nc"
     result: dict[str, Any] = {
         "valeur": value,
         "nc": value is None,
+        "statut": status,
         ("n_communes" if series.key_kind == "commune" else "n_etablissements"): n,
         "n_valeurs": k,
         "taux_nc": round(1 - k / n, 4) if n else None,
+        "periode": (row.get("periode") or None) if row else None,
     }
-    if row and series.key_kind == "uai":
+    if status == "couverture_insuffisante":
+        result["libelle_nc"] = coverage_label(k, n)
+    if row and series.key_kind == "uai" and status == "ok":
         if row.get("n_positif") is not None and k:
             result["part_positive"] = round(row["n_positif"] / k * 100, 1)
         if row.get("n_seuil") is not None and k:
@@ -120,23 +153,51 @@ def figure(series: ind.Series, row: Optional[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def indicator_block(series: ind.Series, rows: dict[tuple[str, str, str], dict[str, Any]],
-                    territory: territories.Territory, parent: Optional[territories.Territory]) -> dict[str, Any]:
+def _row(rows: Rows, series: ind.Series, level: str, code: str, dim: str = "ensemble",
+         periode: Optional[str] = None) -> Optional[dict[str, Any]]:
+    wanted = series.periode_courante if periode is None else periode
+    if wanted is None:
+        return None
+    return rows.get((series.serie, level, code, dim, wanted))
+
+
+def evolution(series: ind.Series, rows: Rows, territory: territories.Territory,
+              threshold: float) -> list[dict[str, Any]]:
+    """The figure of every period of the series in the territory, oldest first."""
+    result = []
+    for period in series.periodes:
+        label = period.get("periode") or ""
+        fig = figure(series, rows.get((series.serie, territory.level, territory.code, "ensemble", label)), threshold)
+        result.append({**fig, "periode": label or None, "ordre": period.get("ordre"),
+                       "courante": label == series.periode_courante})
+    return result
+
+
+def indicator_block(series: ind.Series, rows: Rows, territory: territories.Territory,
+                    parent: Optional[territories.Territory], threshold: Optional[float] = None) -> dict[str, Any]:
+    """One series in a territory: the headline (latest period), its parent's and France's on the
+    same period, the breakdowns, and every period (``evolution``)."""
+    threshold = columns.coverage_threshold() if threshold is None else threshold
     own = key(territory)
     block = series.as_public()
     block["unite"] = ind.display_unit(series.statistique, series.unit)
-    block.update(figure(series, rows.get((series.serie, own[0], own[1], "ensemble"))))
+    block.update(figure(series, _row(rows, series, *own), threshold))
+    block["periode"] = series.periode_courante or None
+    if series.periode_courante is None:
+        block["statut"], block["raison"] = "sans_periode_courante", series.periode_raison
     if parent is not None and parent.level != territories.FRANCE:
-        block["parent"] = {**link(parent), **figure(series, rows.get((series.serie, parent.level, parent.code, "ensemble")))}
+        block["parent"] = {**link(parent), **figure(series, _row(rows, series, parent.level, parent.code), threshold)}
     if territory.level != territories.FRANCE:
-        block["france"] = figure(series, rows.get((series.serie, territories.FRANCE, "", "ensemble")))
-    dims = [d for d, _ in ind.DIMENSIONS[1:]] if series.key_kind == "uai" else []
+        block["france"] = figure(series, _row(rows, series, territories.FRANCE, ""), threshold)
+    dims = [d for d, _label in ind.DIMENSIONS[1:]] if series.key_kind == "uai" else []
     block["ventilation"] = []
     for dim in dims:
-        row = rows.get((series.serie, own[0], own[1], dim))
+        row = _row(rows, series, own[0], own[1], dim)
         if row is None:
             continue
-        block["ventilation"].append({"dim": dim, "libelle": ind.DIMENSION_LABELS[dim], **figure(series, row)})
+        block["ventilation"].append({"dim": dim, "libelle": ind.DIMENSION_LABELS[dim], **figure(series, row, threshold)})
+    block["evolution"] = evolution(series, rows, territory, threshold)
+    block["graphique"] = chart.evolution_chart(block["evolution"], block["unite"])
     return block
 
 
@@ -147,8 +208,9 @@ def build(conn: Connection, territory: territories.Territory) -> dict[str, Any]:
     keys = [key(territory)] + [key(t) for t in chain[:1]] + [(territories.FRANCE, "")]
     keys = list(dict.fromkeys(keys))
     all_series = aggregates.series(conn)
-    rows = {(r["serie"], r["niveau"], r["code"], r["dim"]): r for r in aggregates.values(conn, keys)}
+    rows: Rows = {(r["serie"], r["niveau"], r["code"], r["dim"], r["periode"]): r for r in aggregates.values(conn, keys)}
     count_rows = [r for r in aggregates.counts(conn, [key(territory)])]
+    threshold = columns.coverage_threshold()
 
     kids = children(territory)
     kid_counts = aggregates.children_counts(conn, kids[0].level, [c.code for c in kids]) if kids else {}
@@ -156,7 +218,7 @@ def build(conn: Connection, territory: territories.Territory) -> dict[str, Any]:
     by_axe: dict[str, list[dict[str, Any]]] = defaultdict(list)
     fed: set[str] = set()
     for series in all_series:
-        block = indicator_block(series, rows, territory, parent)
+        block = indicator_block(series, rows, territory, parent, threshold)
         by_axe[series.axe if series.axe in dict(AXES) else "etablissements"].append(block)
         if series.indicateur:
             fed.add(series.indicateur)
@@ -177,8 +239,12 @@ def build(conn: Connection, territory: territories.Territory) -> dict[str, Any]:
         "effectifs": counts_block(count_rows),
         "axes": axes,
         "donnees_au": iso_date(aggregates.refreshed_at(conn)),
-        "perimetre": ("Données publiques chargées sur le portail ; établissements ouverts des annuaires publiés. "
-                      "Taux n.c. : part des établissements (ou des communes) du périmètre de la source sans valeur."),
+        "seuil_couverture": threshold,
+        "perimetre": _("Données publiques chargées sur le portail ; établissements ouverts des annuaires publiés. "
+                       "Taux n.c. : part des établissements (ou des communes) du périmètre de la source sans valeur. "
+                       "Chaque chiffre porte sur la dernière période publiée ; un chiffre qui couvre moins de "
+                       "{seuil} des établissements (ou des communes) concernés est « n.c. — couverture "
+                       "insuffisante ».").format(seuil=f"{round(threshold * 100):d} %"),
     }
 
 
@@ -191,31 +257,43 @@ def iso_date(value: Any) -> Optional[str]:
 
 def choropleth(conn: Connection, territory: territories.Territory, child_level: str, serie: str,
                dim: str = "ensemble") -> Optional[dict[str, Any]]:
-    """Values of the children territories for one series (the map's data), or None when the
-    series is unknown."""
+    """Values of the children territories for one series, on its latest period (the map's
+    data), or None when the series is unknown. A child whose coverage is too low has no value."""
     series = next((s for s in aggregates.series(conn) if s.serie == serie), None)
     if series is None:
         return None
     kids = children(territory, child_level)
-    rows = {r["code"]: r for r in aggregates.children_values(conn, serie, child_level, [c.code for c in kids], dim)}
+    rows = {}
+    if series.periode_courante is not None:
+        rows = {r["code"]: r for r in aggregates.children_values(
+            conn, serie, child_level, [c.code for c in kids], dim, series.periode_courante)}
+    threshold = columns.coverage_threshold()
     items = []
     for child in kids:
-        fig = figure(series, rows.get(child.code))
+        fig = figure(series, rows.get(child.code), threshold)
         items.append({"code": child.code, "nom": child.name, "chemin": path(child), **fig})
     values = [i["valeur"] for i in items if i["valeur"] is not None]
     meta = series.as_public()
     meta["unite"] = ind.display_unit(series.statistique, series.unit)
     return {"niveau": child_level, "dim": dim, "dim_libelle": ind.DIMENSION_LABELS.get(dim, dim),
+            "periode": series.periode_courante or None, "seuil_couverture": threshold,
             "serie": meta, "classes": ind.classes(values), "territoires": items}
 
 
 def series_options(conn: Connection) -> list[dict[str, Any]]:
-    """Series offered in the map's selector, grouped by axis."""
+    """Series offered in the map's selector, grouped by axis: each measure once (a series
+    gathers every resource that publishes it), with its latest period."""
     labels = dict(AXES)
-    return [{"serie": s.serie, "libelle": s.label, "axe": s.axe, "axe_libelle": labels.get(s.axe, s.axe),
-             "millesime": s.millesime, "source": s.package_title,
-             "unite": ind.display_unit(s.statistique, s.unit)}
-            for s in aggregates.series(conn)]
+    seen: set[str] = set()
+    options = []
+    for s in aggregates.series(conn):
+        if s.serie in seen:
+            continue
+        seen.add(s.serie)
+        options.append({"serie": s.serie, "libelle": s.label, "axe": s.axe, "axe_libelle": labels.get(s.axe, s.axe),
+                        "millesime": s.periode_courante or s.millesime, "periode": s.periode_courante or None,
+                        "source": s.package_title, "unite": ind.display_unit(s.statistique, s.unit)})
+    return options
 
 
 def series_groups(conn: Connection) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -227,11 +305,14 @@ def series_groups(conn: Connection) -> list[tuple[str, list[dict[str, Any]]]]:
 
 def default_serie(conn: Connection) -> Optional[str]:
     """The series a map opens on: an establishment-level one with the best national coverage
-    (fewest n.c.), else the best-covered commune-level one."""
+    (fewest n.c.) on its latest period, else the best-covered commune-level one."""
     best: Optional[tuple[Any, ...]] = None
-    rows = {r["serie"]: r for r in aggregates.values(conn, [(territories.FRANCE, "")]) if r["dim"] == "ensemble"}
+    rows = {(r["serie"], r["periode"]): r for r in aggregates.values(conn, [(territories.FRANCE, "")])
+            if r["dim"] == "ensemble"}
     for series in aggregates.series(conn):          # in the series' order: first wins a tie
-        row = rows.get(series.serie)
+        if series.periode_courante is None:
+            continue
+        row = rows.get((series.serie, series.periode_courante))
         if not row or not row["n"]:
             continue
         rank = (series.key_kind == "uai", row["k"] / row["n"], row["k"])

@@ -4,10 +4,13 @@ The file is read exactly as the ingestion will read it (``ingest.reader``), chun
 the report describes what will be loaded: encoding, separator, header line, the UAI (or commune)
 column, every invalid UAI with its line and expected check letter, the valid UAIs the
 establishment directory does not know, the columns matched to the axis's Table Schema with
-frictionless's type and constraint errors per line and column, and a preview of the first rows.
+frictionless's type and constraint errors per line and column, what the portal understands of
+the columns (``modele``: the column model the ingestion will give the file — roles, types,
+periods, reshape —, with the publisher's corrections of the roles) and a preview of the first rows.
 
 Verdict: ``blocking`` errors (unreadable file, no rows, no key column, invalid keys, lines
-that do not split into the header's columns, schema type or constraint errors, file too large,
+that do not split into the header's columns, schema type or constraint errors, a declared role
+the data contradict (``column-model``: a measure mostly made of text…), file too large,
 and whatever the ingestion cannot hold — see ``ingest.limits``: too many columns, rows too wide,
 a line too long, a compressed file too large once decompressed, a NUL character) mean nothing
 is published; ``warnings`` (non-UTF-8 encoding, lines before the header, UAIs
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import zipfile
 from typing import Any, Optional
@@ -31,10 +35,12 @@ from ckan.model import meta
 from ckanext.ecarto.core import access
 from ckanext.ecarto.core import uai as uai_mod
 from ckanext.ecarto.core.axes import AXIS_LABELS
-from ckanext.ecarto.core.translation import N_, _
+from ckanext.ecarto.core import roles
+from ckanext.ecarto.core.translation import N_, _, ungettext
 from ckanext.ecarto.etablissements import directory
-from ckanext.ecarto.ingest import coltypes, keys, limits
+from ckanext.ecarto.ingest import coltypes, columns, keys, limits
 from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.ingest.loader import ModelPreview
 from ckanext.ecarto.ingest.reader import ReadError, read_table, wide_encoding
 from ckanext.ecarto.validation import tableschema
 
@@ -100,6 +106,7 @@ class _Report:
             "bad_lines": {"n": 0, "lines": []},
             "duplicates": {"n": 0, "examples": []},
             "preview": {"columns": [], "rows": []},
+            "modele": None,
             "errors": [], "warnings": [], "infos": [],
             "seconds": 0.0,
         }
@@ -188,7 +195,7 @@ def _directory_known(uais: list[str], reader: Any) -> Optional[set[str]]:
 def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_column: Optional[str] = None,
                   commune_column: Optional[str] = None, reader: Any = None, max_bytes: Optional[int] = None,
                   check_directory: bool = True, preview_rows: int = PREVIEW_ROWS,
-                  chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
+                  chunk_rows: int = CHUNK_ROWS, data_dictionary: Any = None) -> dict[str, Any]:
     """Validate `path` for the axis `axe` and return the report (a JSON-serialisable dict).
 
     Keys: ``valid``/``blocking``/``verdict`` (ok | warnings | blocking) and ``summary`` (French
@@ -198,7 +205,13 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
     ``schema`` (name, validator, fields [{field, column, type, required, n_errors}],
     unknown_columns, n_errors, errors [{line, row, column, field, value, type, note, message,
     message_frictionless}]); ``bad_lines``; ``duplicates``; ``preview`` (columns, rows [{line,
-    values}]); ``errors`` / ``warnings`` / ``infos`` ([{code, message}]).
+    values}]); ``modele`` (what the portal understands of the columns, see ``_Model``: columns
+    [{source, role, type, aggregation, label, origin, choice, editable}], period {source, values,
+    kind, summary}, reshape {..., summary}, error, warnings; None without a key column);
+    ``errors`` / ``warnings`` / ``infos`` ([{code, message}]).
+
+    ``data_dictionary`` (the resource's, or the roles the publisher corrected in the report:
+    a list of {column, role, …}) overrides the inferred roles as the ingestion will.
 
     ``reader`` (core.access.Reader) decides which directory datasets count; ``max_bytes``
     makes a larger file blocking (its content is still checked and reported).
@@ -208,7 +221,7 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
     try:
         _validate(rep, path, axe, uai_column=uai_column, commune_column=commune_column, reader=reader,
                   max_bytes=max_bytes, check_directory=check_directory, preview_rows=preview_rows,
-                  chunk_rows=chunk_rows)
+                  chunk_rows=chunk_rows, data_dictionary=data_dictionary)
     except Exception as exc:  # noqa: BLE001 - a report always comes out
         log.exception("Validation de %s : erreur inattendue", path)
         rep.error("internal-error", _("Erreur inattendue pendant la validation : {error}.").format(error=exc))
@@ -219,7 +232,7 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
 
 def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], commune_column: Optional[str],
               reader: Any, max_bytes: Optional[int], check_directory: bool, preview_rows: int,
-              chunk_rows: int) -> None:
+              chunk_rows: int, data_dictionary: Any) -> None:
     data = rep.data
     if axe not in tableschema.available_axes():
         rep.error("unknown-axis", _("Axe inconnu : « {axe} ». Axes possibles : {axes}.").format(
@@ -300,6 +313,7 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     data["schema"]["unknown_columns"] = unknown
     cell_checkers = tableschema.checkers(axe, matches, skip={"uai"})
     scan = _Scan(rep, table, key, matches, cell_checkers, desc.get("primaryKey") or [])
+    model = _Model(rep, table, key, data_dictionary, axe) if key is not None else None
 
     data["preview"]["columns"] = list(table.columns)
     if first is not None:
@@ -311,13 +325,18 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     try:
         while chunk is not None:
             scan.chunk(chunk)
+            if model is not None:
+                model.chunk(chunk)
             chunk = next(chunks, None)
     except ReadError as exc:
         if exc.code in LIMIT_CODES:
             _read_error(rep, exc)
         else:
             rep.error("not-a-table", _("Lecture interrompue : {reason}").format(reason=str(exc)))
-    scan.finish(check_directory=check_directory, reader=reader)
+    scan.finish(check_directory=check_directory, reader=reader,
+                period_column=model.period_source() if model is not None and scan.n_rows else None)
+    if model is not None and scan.n_rows:
+        model.finish()
     data["schema"]["fields"] = [m.as_dict() for m in matches]
     _describe_schema(rep, matches, unknown, key)
 
@@ -371,6 +390,33 @@ def _describe_format(rep: _Report, fmt: Any) -> None:
             "l'aperçu ci-dessous.").format(n=fmt.header_line - 1, line=fmt.header_line))
 
 
+class _Duplicates:
+    """Rows repeating the values of `columns` seen on an earlier row."""
+
+    def __init__(self, columns_: list[str]):
+        self.columns = columns_
+        self.seen: set[int] = set()
+        self.n = 0
+        self.examples: list[dict[str, Any]] = []
+
+    def update(self, frame: pd.DataFrame, rows: np.ndarray, header_line: Optional[int],
+               uai_column: Optional[str]) -> None:
+        parts = [frame[c].fillna("").astype(str) for c in self.columns]
+        if uai_column in self.columns:
+            idx = self.columns.index(uai_column)
+            parts[idx] = parts[idx].str.strip().str.upper()
+        joined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\x1f")
+        hashes = pd.util.hash_pandas_object(joined, index=False).to_numpy()
+        for i, h in enumerate(hashes.tolist()):
+            if h in self.seen:
+                self.n += 1
+                if len(self.examples) < 20:
+                    self.examples.append({"line": _line(header_line, rows[i]),
+                                          "key": joined.iat[i].replace("\x1f", " / ")})
+            elif len(self.seen) < MAX_DISTINCT_KEYS:
+                self.seen.add(h)
+
+
 class _Scan:
     """Whole-file pass: keys, bad lines, schema cells, duplicates."""
 
@@ -395,9 +441,11 @@ class _Scan:
         by_field = {m.name: m.column for m in matches}
         pk_columns = [by_field.get(name) for name in primary_key]
         self.pk_columns = pk_columns if pk_columns and all(pk_columns) else None
-        self.pk_seen: set[int] = set()
-        self.n_duplicates = 0
-        self.duplicate_examples: list[dict[str, Any]] = []
+        # …and of the key with each column that may be the period (one row per key and period)
+        self.duplicates = {None: _Duplicates(self.pk_columns or [])}
+        if self.pk_columns:
+            for column in [c for c in table.columns if columns.period_header(c) and c not in self.pk_columns][:3]:
+                self.duplicates[column] = _Duplicates(self.pk_columns + [column])
         # rows PostgreSQL could not store (only wide files can have one): see ingest.limits
         self.wide = len(table.columns) >= limits.WIDE_ROW_COLUMNS
         self.profiles = ({c: coltypes.ColumnProfile(c, n) for c, n in
@@ -506,29 +554,21 @@ class _Scan:
         self.listed_per_field[match.name] = listed
 
     def _duplicates(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
-        parts = [frame[c].fillna("").astype(str) for c in self.pk_columns]
-        if self.key is not None and self.key.kind == keys.UAI and self.key.column in self.pk_columns:
-            idx = self.pk_columns.index(self.key.column)
-            parts[idx] = parts[idx].str.strip().str.upper()
-        joined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\x1f")
-        hashes = pd.util.hash_pandas_object(joined, index=False).to_numpy()
-        for i, h in enumerate(hashes.tolist()):
-            if h in self.pk_seen:
-                self.n_duplicates += 1
-                if len(self.duplicate_examples) < 20:
-                    self.duplicate_examples.append({"line": _line(self.header_line, rows[i]),
-                                                    "key": joined.iat[i].replace("\x1f", " / ")})
-            elif len(self.pk_seen) < MAX_DISTINCT_KEYS:
-                self.pk_seen.add(h)
+        uai_key = self.key.column if self.key is not None and self.key.kind == keys.UAI else None
+        for duplicates in self.duplicates.values():
+            duplicates.update(frame, rows, self.header_line, uai_key)
 
-    def finish(self, *, check_directory: bool, reader: Any) -> None:
+    def finish(self, *, check_directory: bool, reader: Any, period_column: Optional[str] = None) -> None:
+        """``period_column``: the period of the column model (duplicates are then keys
+        repeated within one period)."""
         rep, data = self.rep, self.rep.data
         data["file"]["n_rows"] = self.n_rows
         data["bad_lines"] = {"n": self.n_bad_lines, "lines": self.bad_lines}
         data["schema"]["n_errors"] = self.n_schema_errors
         data["schema"]["errors"] = self.schema_errors
-        data["duplicates"] = {"n": self.n_duplicates, "examples": self.duplicate_examples,
-                              "columns": self.pk_columns}
+        duplicates = self.duplicates.get(period_column) or self.duplicates[None]
+        data["duplicates"] = {"n": duplicates.n, "examples": duplicates.examples,
+                              "columns": duplicates.columns or None}
         if self.n_rows == 0:
             rep.error("no-rows", _("Le fichier ne contient aucune ligne de données sous l'en-tête."))
         self._finish_width()
@@ -543,11 +583,16 @@ class _Scan:
             rep.error("schema-errors", _(
                 "{n} valeur(s) ne respectent pas le schéma de l'axe (type ou contrainte) : voir le détail "
                 "par ligne et par colonne.").format(n=_n(self.n_schema_errors)))
-        if self.n_duplicates:
+        if duplicates.n and len(duplicates.columns) > len(self.pk_columns or []):
+            rep.warning("duplicate-key", _(
+                "{n} ligne(s) répètent une clé et une période ({columns}) déjà vues plus haut : vérifiez qu'il "
+                "ne s'agit pas de doublons.").format(
+                n=_n(duplicates.n), columns=" + ".join(f"« {c} »" for c in duplicates.columns)))
+        elif duplicates.n:
             rep.warning("duplicate-key", _(
                 "{n} ligne(s) répètent une clé ({columns}) déjà vue plus haut : vérifiez qu'il ne s'agit "
                 "pas de doublons (la page de l'établissement montre la dernière ligne).").format(
-                n=_n(self.n_duplicates), columns=" + ".join(f"« {c} »" for c in self.pk_columns)))
+                n=_n(duplicates.n), columns=" + ".join(f"« {c} »" for c in duplicates.columns)))
 
     def _finish_keys(self, *, check_directory: bool, reader: Any) -> None:
         rep, data = self.rep, self.rep.data
@@ -584,6 +629,209 @@ class _Scan:
                 "(établissement fermé, nouveau ou hors du territoire couvert ?) : leurs lignes sont publiées "
                 "mais n'apparaîtront sur aucune fiche d'établissement tant que l'annuaire ne les connaît pas."
             ).format(n=_n(len(missing)), total=_n(len(self.distinct))), uais=missing[:20])
+
+
+# --------------------------------------------------------------------------- column model
+
+# Roles a publisher may give a column in the report's form (and editors on the resource page):
+# a measure's choice carries its aggregation. Labels are msgids (translated by ``role_label``).
+MEASURE_SUM, MEASURE_MEAN = f"{roles.MEASURE}:sum", f"{roles.MEASURE}:mean"
+ROLE_CHOICES: tuple[str, ...] = (roles.PERIOD, MEASURE_SUM, MEASURE_MEAN, roles.FLAG, roles.DIMENSION,
+                                 roles.LABEL, roles.CODE)
+ROLE_LABELS = {
+    roles.PERIOD: N_("période"), MEASURE_SUM: N_("mesure (somme)"), MEASURE_MEAN: N_("mesure (moyenne)"),
+    roles.MEASURE: N_("mesure"), roles.FLAG: N_("oui/non"), roles.DIMENSION: N_("catégorie"),
+    roles.LABEL: N_("libellé"), roles.CODE: N_("code"), roles.KEY: N_("clé"),
+}
+TYPE_LABELS = {"string": N_("texte"), "integer": N_("nombre entier"), "number": N_("nombre"),
+               "boolean": N_("oui/non"), "date": N_("date")}
+ORIGIN_LABELS = {"inferred": N_("déduit"), "dictionary": N_("déclaré"), "schema": N_("schéma de l'axe"),
+                 "reshape": N_("mise en forme")}
+# a declared measure's cell once its spaces are removed (as the loader reads it)
+_NUMBER_CELL = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]{1,2})?$")
+_CELL_SPACES = r"[ \u00a0\u202f]"
+
+
+def role_choice(role: Optional[str], aggregation: Optional[str]) -> str:
+    """The form's value of a column's role: ``measure:sum``, ``measure:mean``, or the role."""
+    if role == roles.MEASURE and aggregation in ("sum", "mean"):
+        return f"{roles.MEASURE}:{aggregation}"
+    return role or roles.LABEL
+
+
+def parse_role_choice(choice: Any) -> Optional[tuple[str, Optional[str]]]:
+    """(role, aggregation) of a value of the form, None when it is not one of ``ROLE_CHOICES``."""
+    if choice not in ROLE_CHOICES:
+        return None
+    role, _sep, aggregation = str(choice).partition(":")
+    if role == roles.FLAG:
+        return role, "share"
+    return role, aggregation or None
+
+
+def role_label(choice: str) -> str:
+    return _label(ROLE_LABELS, choice) or ""
+
+
+def role_options() -> list[dict[str, str]]:
+    """The options of a role <select>: [{value, label}]."""
+    return [{"value": c, "label": role_label(c)} for c in ROLE_CHOICES]
+
+
+# (singular, plural) of a count of periods of each kind
+PERIOD_COUNTS: dict[Optional[str], tuple[str, str]] = {
+    columns.RENTREE: ("{n} rentrée", "{n} rentrées"), columns.ANNEE: ("{n} année", "{n} années"),
+    columns.TRIMESTRE: ("{n} trimestre", "{n} trimestres"), columns.SEMESTRE: ("{n} semestre", "{n} semestres"),
+    columns.MOIS: ("{n} mois", "{n} mois"), columns.DATE: ("{n} date", "{n} dates"),
+}
+
+
+def _period_count(kind: Optional[str], n: int) -> str:
+    singular, plural = PERIOD_COUNTS.get(kind, ("{n} période", "{n} périodes"))
+    return ungettext(singular, plural, n).format(n=n)
+
+
+def period_kind(values: list[str], source: Optional[str] = None) -> Optional[str]:
+    """The kind of periods (rentree, annee, trimestre…) the labels `values` name, when they
+    are all of one kind."""
+    school_year = columns.school_year_header(source) if source else False
+    kinds = {p.kind for v in values if (p := columns.parse_period(v, school_year=school_year)) is not None}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def period_summary(values: list[str], kind: Optional[str]) -> str:
+    """« 6 rentrées : 2016-2017 … 2021-2022 » (values ordered oldest first)."""
+    if not values:
+        return _("aucune période lue")
+    shown = ", ".join(values) if len(values) <= 3 else f"{values[0]} … {values[-1]}"
+    return _("{count} : {values}").format(count=_period_count(kind, len(values)), values=shown)
+
+
+def reshape_summary(reshape: Optional[dict[str, Any]]) -> str:
+    """« colonnes T3 2017, T4 2017, T1 2018 transformées en périodes ; colonne Champ : une mesure
+    par valeur »."""
+    if not reshape:
+        return ""
+    parts = []
+    if reshape.get("periods_from_columns"):
+        parts.append(_("colonnes {columns} transformées en périodes").format(
+            columns=", ".join(reshape["periods_from_columns"])))
+    if reshape.get("field_column") and reshape.get("value_column"):
+        parts.append(_("colonne {column} : une mesure par valeur, lue dans la colonne {values}").format(
+            column=reshape["field_column"], values=reshape["value_column"]))
+    elif reshape.get("field_column"):
+        parts.append(_("colonne {column} : une mesure par valeur").format(column=reshape["field_column"]))
+    return " ; ".join(parts)
+
+
+def model_column(col: dict[str, Any]) -> dict[str, Any]:
+    """A column of a model as the pages show it: with its role's form value (``choice``), the
+    French labels of its role, type and origin, and whether its role may be changed."""
+    role = columns.role_of(col)  # tables loaded before the column model: from the type
+    choice = role_choice(role, col.get("aggregation"))
+    return {**col, "role": role, "choice": choice, "role_label": role_label(choice),
+            "type_label": _label(TYPE_LABELS, col.get("type")),
+            "origin_label": _label(ORIGIN_LABELS, col.get("origin")),
+            "editable": role != roles.KEY}
+
+
+def _sentence(text: str) -> str:
+    text = (text or "").strip()
+    return text[:1].upper() + text[1:]
+
+
+class _MeasureCheck:
+    """Cells of a column declared a measure that are not numbers."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.bad = 0
+        self.examples: list[str] = []
+
+    def update(self, values: pd.Series) -> None:
+        values = values.dropna().astype(str)
+        if values.empty:
+            return
+        squeezed = values.str.replace(_CELL_SPACES, "", regex=True)
+        bad = values[~squeezed.str.match(_NUMBER_CELL)]
+        self.total += len(values)
+        self.bad += len(bad)
+        for value in bad.unique()[:3].tolist():
+            if len(self.examples) < 3 and value not in self.examples:
+                self.examples.append(value)
+
+
+class _Model:
+    """What the portal understands of the columns: the column model the ingestion will give the
+    file (``ingest.loader.ModelPreview``, fed every chunk of the scan), and the declared measures
+    whose cells are not numbers (the ingestion refuses a measure mostly made of text)."""
+
+    def __init__(self, rep: _Report, table: Any, key: keys.KeySpec, data_dictionary: Any, axe: Optional[str]):
+        self.rep = rep
+        self.preview = ModelPreview(table, key, data_dictionary, axe)
+        self._result: Optional[dict[str, Any]] = None
+        entries, _layout = columns.dictionary_parts(data_dictionary)
+        self.declared = [e for e in entries if isinstance(e, dict)]
+        by_column = coltypes.dictionary_entries(self.declared)
+        self.measures = {c: _MeasureCheck() for c in table.columns if c != key.column
+                         and columns.entry_for(by_column, c).get("role") == roles.MEASURE}
+
+    def chunk(self, chunk: Any) -> None:
+        self.preview.chunk(chunk)
+        if chunk.frame.empty:
+            return
+        for column, check in self.measures.items():
+            check.update(chunk.frame[column])
+
+    def result(self) -> dict[str, Any]:
+        if self._result is None:
+            self._result = self.preview.result()
+        return self._result
+
+    def period_source(self) -> Optional[str]:
+        """The period column of the model (None without one, or after a reshape)."""
+        period = self.result().get("period")
+        return period.get("source") if period and not self.result().get("reshape") else None
+
+    def finish(self) -> None:
+        rep = self.rep
+        result = self.result()
+        if result.get("error"):
+            rep.error("column-model", _("Rôles des colonnes refusés : {error}").format(
+                error=_sentence(result["error"])))
+        for column, check in self.measures.items():
+            self._measure_verdict(column, check)
+        for warning in result.get("warnings") or []:
+            rep.warning("column-model", _("Rôles des colonnes : {warning}.").format(warning=warning))
+        period = result.get("period")
+        if period:
+            kind = period_kind(period.get("values") or [], period.get("source"))
+            period = {**period, "kind": kind, "summary": period_summary(period.get("values") or [], kind)}
+        reshape = result.get("reshape")
+        if reshape:
+            reshape = {**reshape, "summary": reshape_summary(reshape)}
+        rep.data["modele"] = {
+            "columns": [model_column(c) for c in result.get("columns") or []],
+            "period": period, "reshape": reshape, "error": result.get("error"),
+            "warnings": result.get("warnings") or [], "declared": self.declared, "choices": role_options(),
+        }
+
+    def _measure_verdict(self, column: str, check: _MeasureCheck) -> None:
+        if not check.bad:
+            return
+        examples = columns.examples(check.examples)
+        if check.bad * 2 > check.total:
+            self.rep.error("column-model", _(
+                "La colonne « {column} » est déclarée mesure (nombre) mais {bad} valeurs sur {total} ne sont pas "
+                "des nombres (par exemple {examples}) : choisissez un autre rôle.").format(
+                column=column, bad=_n(check.bad), total=_n(check.total), examples=examples), column=column)
+        else:
+            self.rep.warning("column-model", ungettext(
+                "{n} cellule de la colonne « {column} », déclarée mesure, n'est pas un nombre ({examples}) : "
+                "elle sera laissée vide.",
+                "{n} cellules de la colonne « {column} », déclarée mesure, ne sont pas des nombres ({examples}) : "
+                "elles seront laissées vides.", check.bad).format(n=_n(check.bad), column=column, examples=examples),
+                column=column)
 
 
 def _describe_schema(rep: _Report, matches: list[Any], unknown: list[str], key: Optional[keys.KeySpec]) -> None:

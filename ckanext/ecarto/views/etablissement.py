@@ -1,7 +1,7 @@
 """`/etablissement` (search) and `/etablissement/<uai>` (page, `.json`, `.csv`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -98,25 +98,47 @@ def _error(status: int, message: str, fmt: str, **extra: Any) -> Any:
 
 def _csv(record: dict[str, Any]) -> Response:
     """Every value of the page as rows (`;`, UTF-8 with BOM, as French spreadsheet users expect);
-    cells neutralised against formula injection by `_common.CsvExport`."""
+    cells neutralised against formula injection by `_common.CsvExport`. Each value carries its
+    period (`periode`); earlier periods follow as rows with `actuelle` « non »."""
     export = CsvExport()
     export.writerow(["uai", "section", "indicateur", "libelle", "valeur", "unite", "jeu_de_donnees",
-                     "ressource", "millesime", "non_communique"])
+                     "ressource", "millesime", "non_communique", "periode", "statut", "actuelle", "niveau"])
     uai = record["uai"]
     for key, value in record["identite"].items():
         if key in {"sources"}:
             continue
-        export.writerow([uai, "identite", key, key, value, "", "", "", "", ""])
+        export.writerow([uai, "identite", key, key, value, "", "", "", "", "", "", "", "", "etablissement"])
     for axe in record["axes"]:
         for ind in axe["indicateurs"]:
-            src = ind.get("source") or {}
-            export.writerow([uai, axe["id"], ind["id"], ind["label"], ind["valeur"], ind.get("unit") or "",
-                             src.get("dataset", ""), src.get("resource_id", ""), src.get("millesime") or "",
-                             "oui" if ind["nc"] else "non"])
+            _csv_value(export, uai, axe["id"], ind["id"], ind, "etablissement")
+        for item in axe.get("niveau_commune") or []:
+            _csv_value(export, uai, axe["id"], item["colonne"], item, "commune")
     for block in record["autres_donnees"]:
-        src = block["source"]
         for col in block["colonnes"]:
-            export.writerow([uai, "autres_donnees", col["colonne"], col["label"], col["valeur"],
-                             col.get("unit") or "", src["dataset"], src["resource_id"], src.get("millesime") or "",
-                             "oui" if col["valeur"] is None else "non"])
+            _csv_value(export, uai, "autres_donnees", col["colonne"], col, "etablissement", block["source"])
     return export.response(f"etablissement-{uai}.csv")
+
+
+def _csv_value(export: CsvExport, uai: str, section: str, name: str, item: dict[str, Any], level: str,
+               block_source: Optional[dict[str, Any]] = None) -> None:
+    """The current value of an item, then its history (oldest first)."""
+    src = item.get("source") or block_source or {}
+    statut = item.get("statut") or ("nc" if item.get("valeur") is None else "valeur")
+    export.writerow([uai, section, name, item["label"], _cell(item.get("valeur")), item.get("unit") or "",
+                     src.get("dataset", ""), src.get("resource_id", ""), src.get("millesime") or "",
+                     "oui" if statut == "nc" else "non", item.get("periode") or "", statut, "oui", level])
+    for old in item.get("historique") or []:
+        osrc = old.get("source") or {}
+        export.writerow([uai, section, name, item["label"], _cell(old.get("valeur")), item.get("unit") or "",
+                         osrc.get("dataset", ""), osrc.get("resource_id", ""), osrc.get("millesime") or "",
+                         "oui" if old.get("valeur") is None else "non", old.get("periode") or "",
+                         "valeur" if old.get("valeur") is not None else "nc", "non", level])
+
+
+def _cell(value: Any) -> Any:
+    """Flags as « Oui »/« Non », as on the page."""
+    if value is True:
+        return "Oui"
+    if value is False:
+        return "Non"
+    return value

@@ -2,7 +2,7 @@
 
 - ``/dataset/<id>/publier``: deposit a file (or a URL) for the dataset's axis;
 - ``/dataset/<id>/publier/<token>``: its validation report; fix and deposit again, choose the
-  UAI column, or publish when nothing blocks;
+  UAI column, correct the roles of the columns (``…/roles``), or publish when nothing blocks;
 - ``/dataset/<id>/publication/<resource_id>``: what publishing did (rows loaded, pages fed);
 - ``/schemas/<axe>.csv`` and ``/schemas/<axe>.json``: the empty CSV template and the Table
   Schema of an axis.
@@ -23,6 +23,7 @@ from ckanext.ecarto.ingest import registry
 from ckanext.ecarto.logic import publication as logic
 from ckanext.ecarto.validation import staging, tableschema
 from ckanext.ecarto.views._common import user_name
+from ckanext.ecarto.views.colonnes import submitted_roles
 
 publication = Blueprint("ecarto_publication", __name__)
 
@@ -116,6 +117,25 @@ def choose_column(id: str, token: str) -> Any:
     staged.options["uai_column"] = column
     logic.validate_staged(staged, logic.dataset_axe(package) or "", access.reader_for(user_name()))
     return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
+
+
+@publication.route("/dataset/<id>/publier/<token>/roles", methods=["POST"])
+def choose_roles(id: str, token: str) -> Any:
+    """Validate the same file again with the column roles the publisher corrected (``reset``:
+    back to the inferred roles); they are written into the resource's data dictionary at
+    publication."""
+    package = _package_for_publishing(id)
+    staged = _staged(package, token)
+    if request.form.get("reset"):
+        staged.options["data_dictionary"] = []
+    else:
+        try:
+            staged.options["data_dictionary"] = logic.staged_role_changes(staged, submitted_roles(request.form))
+        except tk.ValidationError as exc:
+            tk.h.flash_error(" ".join(m for ms in exc.error_dict.values() for m in ms))
+            return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token)
+    logic.validate_staged(staged, logic.dataset_axe(package) or "", access.reader_for(user_name()))
+    return tk.redirect_to("ecarto_publication.report", id=package["name"], token=token, _anchor="colonnes")
 
 
 @publication.route("/dataset/<id>/publier/<token>/publier", methods=["POST"])

@@ -114,36 +114,50 @@ def _not_found(niveau: str, code: str, fmt: str) -> Any:
 
 CSV_HEADER = ["niveau", "code", "nom", "rubrique", "axe", "serie", "indicateur", "libelle", "ventilation",
               "valeur", "unite", "statistique", "effectif", "n_valeurs", "taux_nc", "jeu_de_donnees",
-              "millesime", "non_communique"]
+              "millesime", "periode", "periode_courante", "statut", "non_communique"]
+
+
+def _indicator_rows(base: list[Any], axe: dict[str, Any], block: dict[str, Any]) -> list[list[Any]]:
+    """The rows of one indicator: the headline (latest period) and its breakdowns, then every
+    other period of the series (« Ensemble »)."""
+    def row(line: dict[str, Any], label: str, periode: Any, current: bool) -> list[Any]:
+        effectif = line.get("n_etablissements", line.get("n_communes"))
+        return base + [
+            "indicateur", axe["id"], block["serie"], block.get("indicateur") or "", block["libelle"],
+            label, line["valeur"], block.get("unite") or "", block["statistique"],
+            effectif, line["n_valeurs"], line["taux_nc"], block["source"]["dataset"],
+            block.get("millesime") or "", periode or "", "oui" if current else "non", line.get("statut") or "",
+            "oui" if line["valeur"] is None else "non"]
+    rows = [row(block, "Ensemble", block.get("periode"), True)]
+    rows += [row(line, line["libelle"], block.get("periode"), True) for line in block["ventilation"]]
+    rows += [row(point, "Ensemble", point["periode"], False) for point in block.get("evolution") or []
+             if not point.get("courante")]
+    return rows
 
 
 def _csv(data: dict[str, Any]) -> Response:
-    """Every figure of the page as rows (`;`, UTF-8 with BOM: opens as is in French spreadsheets);
-    cells neutralised against formula injection by `_common.CsvExport`."""
+    """Every figure of the page as rows, every period of each series (`;`, UTF-8 with BOM: opens
+    as is in French spreadsheets); cells neutralised against formula injection by
+    `_common.CsvExport`."""
     export = CsvExport()
     export.writerow(CSV_HEADER)
     base = [data["niveau"], data["code"], data["nom"]]
+    blank = ["", "", ""]
     eff = data["effectifs"]
     for row in eff["par_type"]:
         for sector in ("total", "public", "prive"):
             export.writerow(base + ["effectifs", "", "", "", f"{row['libelle']} ({sector})", "",
-                                    row[sector], "établissements", "annuaire", "", "", "", "", "", "non"])
+                                    row[sector], "établissements", "annuaire", "", "", "", "", ""] + blank + ["non"])
     for kind, n in eff["education_prioritaire"].items():
         export.writerow(base + ["effectifs", "", "", "", kind, "", n, "établissements", "annuaire",
-                                "", "", "", "", "", "non"])
+                                "", "", "", "", ""] + blank + ["non"])
     for axe in data["axes"]:
         for block in axe["indicateurs"]:
-            lines = [{**block, "libelle": "Ensemble"}] + block["ventilation"]
-            for line in lines:
-                effectif = line.get("n_etablissements", line.get("n_communes"))
-                export.writerow(base + [
-                    "indicateur", axe["id"], block["serie"], block.get("indicateur") or "", block["libelle"],
-                    line["libelle"], line["valeur"], block.get("unite") or "", block["statistique"],
-                    effectif, line["n_valeurs"], line["taux_nc"], block["source"]["dataset"],
-                    block.get("millesime") or "", "oui" if line["valeur"] is None else "non"])
+            for line in _indicator_rows(base, axe, block):
+                export.writerow(line)
         for missing in axe["sans_donnees"]:
             export.writerow(base + ["indicateur", axe["id"], "", missing["id"], missing["label"], "Ensemble",
-                                    "", "", "", "", "", "", "", "", "oui"])
+                                    "", "", "", "", "", "", "", ""] + blank + ["oui"])
     return export.response(f"territoire-{data['niveau']}{'-' + data['code'] if data['code'] else ''}.csv")
 
 
@@ -152,7 +166,8 @@ def _geojson(territory: territories.Territory, data: dict[str, Any]) -> Response
         "niveau": data["niveau"], "code": data["code"], "nom": data["nom"],
         "etablissements": data["effectifs"]["ecoles_colleges_lycees"],
         "indicateurs": [{"serie": b["serie"], "libelle": b["libelle"], "valeur": b["valeur"], "unite": b.get("unite"),
-                         "taux_nc": b["taux_nc"], "millesime": b.get("millesime"), "jeu_de_donnees": b["source"]["dataset"]}
+                         "statut": b.get("statut"), "taux_nc": b["taux_nc"], "millesime": b.get("millesime"),
+                         "periode": b.get("periode"), "jeu_de_donnees": b["source"]["dataset"]}
                         for axe in data["axes"] for b in axe["indicateurs"]],
     }
     collection = {"type": "FeatureCollection", "features": [geometry.feature(territory, properties)]}
