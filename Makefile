@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires bench-load i18n
+.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires bench-periods bench-load i18n
 
 run: setup
 	@$(SH) sample
@@ -64,6 +64,14 @@ bench-territoires:
 	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database | tail -1)}; \
 	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
 	.venv/bin/python bench/territoires.py
+
+# Multi-period files at national size (Arcep ftthCommunes, IPS over 6 rentrées): ingestion, full
+# recompute of the aggregates and page times, this version next to the previous one (commit
+# ECARTO_BENCH_PREV, default 04e0c0f, as a git worktree) in the same run, each on its own database.
+bench-periods:
+	@$(SH) deps && $(SH) services
+	@$(SH) bench-database > /dev/null
+	.venv/bin/python bench/periods.py
 
 bench-ingest:
 	@$(SH) deps && $(SH) services

@@ -1,6 +1,6 @@
 """Periods on the establishment page (issue #14), on a real multi-year file.
 
-`shared/data/ips-colleges-multi-annees/fr-en-ips_colleges.csv` (IPS of the collèges of the
+`data/sample/ips-colleges-multi-annees/fr-en-ips_colleges.csv` (copy of ../shared/data's) (IPS of the collèges of the
 académie de Lille, one row per collège and rentrée, rows NOT sorted) is loaded through the
 product's path (an upload: CKAN's actions and the ingestion hooks), with the ministry's
 geolocalisation of the collèges of France as the directory. The oracle is pandas on the same
@@ -34,8 +34,7 @@ pytestmark = pytest.mark.usefixtures("with_plugins")
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-IPS_YEARS = SHARED / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
+IPS_YEARS = ROOT / "data" / "sample" / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
 IPS_2023 = ROOT / "data" / "sample" / "ips-colleges-2023" / "ips-colleges-2023.csv"
 GEOLOC = (ROOT / "data" / "sample" / "geolocalisation-etablissements"
           / "fr-en-adresse-et-geolocalisation-etablissements_colleges-france_2024-11.csv.gz")
@@ -47,8 +46,6 @@ EFFECTIFS = HERE / "data" / "effectifs_fixture_ecrite_a_la_main.csv"            
 COLLEGE_NATURES = {"340", "350", "352"}
 SAMPLE = ["0590002G", "0590006L", "0590030M", "0620016F", "0597055Y"]   # 0597055Y: 5 rentrées only
 
-if not IPS_YEARS.exists():
-    pytest.skip("shared data not available", allow_module_level=True)
 
 
 def _upload(content: bytes, filename: str) -> FileStorage:

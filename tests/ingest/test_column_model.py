@@ -9,11 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.ingest.ingest_helpers import ARCEP_COMMUNES, ARCEP_FTTH, IPS, query
+from tests.ingest.ingest_helpers import ARCEP_COMMUNES, ARCEP_FTTH, IPS, SAMPLE, query
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-IPS_YEARS = SHARED / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
-FTTH_DEPARTEMENTS = SHARED / "arcep-observatoire-thd-2018t1" / "ftthDepartements.csv"
+IPS_YEARS = SAMPLE / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
 
 
 def _roles(report) -> dict[str, str]:
@@ -27,8 +25,6 @@ def _latest(table: str, key: str) -> dict:
 
 @pytest.fixture
 def ips_years() -> Path:
-    if not IPS_YEARS.exists():
-        pytest.skip("shared data not available")
     return IPS_YEARS
 
 

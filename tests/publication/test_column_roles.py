@@ -4,7 +4,7 @@ resource page, which loads the stored file again without a new upload; non-edito
 the data contradict is refused with the column and examples, the previous table stays.
 
 The file: the ministry's real multi-year IPS file of the collèges of the académie de Lille
-(``/work/shared/data/ips-colleges-multi-annees/fr-en-ips_colleges.csv``, 6 rentrées, 2,644 rows,
+(``data/sample/ips-colleges-multi-annees/fr-en-ips_colleges.csv``, 6 rentrées, 2,644 rows,
 see its README), deposited as it is through the publication form.
 """
 from __future__ import annotations
@@ -25,11 +25,9 @@ from tests.publication.browser import log_in
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
-IPS_MULTI = Path("/work/shared/data/ips-colleges-multi-annees/fr-en-ips_colleges.csv")
+IPS_MULTI = Path(__file__).resolve().parents[2] / "data" / "sample" / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
 ECART = "Ecart-type de l'IPS"
 COMMUNE = "Nom de la commune"
-
-needs_file = pytest.mark.skipif(not IPS_MULTI.exists(), reason="fichier IPS multi-années absent")
 
 
 def _text(response) -> str:
@@ -65,7 +63,6 @@ def _column(status: dict, source: str) -> dict:
     return next(c for c in status["columns"] if c["source"] == source)
 
 
-@needs_file
 def test_roles_in_the_report_then_on_the_resource_page(app, portal, new_dataset):
     package = new_dataset("ips-lille-roles")
     name = package["name"]
@@ -172,7 +169,6 @@ def test_roles_in_the_report_then_on_the_resource_page(app, portal, new_dataset)
     assert 'data-role="label"' in _row(page, COMMUNE)
 
 
-@needs_file
 def test_a_declared_measure_full_of_text_blocks_the_report(app, portal, new_dataset):
     package = new_dataset("ips-lille-mesure-texte")
     editor = portal.headers("editor")
@@ -195,7 +191,6 @@ def test_a_declared_measure_full_of_text_blocks_the_report(app, portal, new_data
     assert 'data-role="label"' in _row(page, COMMUNE)
 
 
-@needs_file
 def test_roles_corrected_in_a_browser(portal, new_dataset, page, live_server, screenshot):
     """The same forms in Chromium, with a session (and its CSRF token) rather than an API token.
     Screenshots: colonnes-rapport.png (the report's table and form), colonnes-ressource.png (the

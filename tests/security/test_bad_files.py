@@ -487,8 +487,9 @@ def test_an_anonymous_reader_never_sees_a_database_error(app, portal, tmp_path):
             return
         with model.meta.engine.connect() as other:
             pids = other.execute(sa.text(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
-            )).scalars().all()
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )).scalars().all()  # this test's database only: never another run's connections
             for pid in pids:
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             other.commit()

@@ -32,19 +32,15 @@ from tests.territoires.conftest import ROOT, frame, raw, show
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
-SHARED = ROOT.parent / "shared" / "data"
-FTTH = SHARED / "arcep-observatoire-thd-2018t1" / "ftthCommunes.csv.gz"
-FTTH_DEPARTEMENTS = SHARED / "arcep-observatoire-thd-2018t1" / "ftthDepartements.csv"
-IPS_MULTI = SHARED / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
+FTTH = ROOT / "data" / "sample" / "arcep-observatoire-thd-2018t1" / "ftthCommunes.csv.gz"
+FTTH_DEPARTEMENTS = ROOT / "tests" / "territoires" / "data" / "arcep-ftthDepartements-2018t1.csv"  # Arcep's own
+IPS_MULTI = ROOT / "data" / "sample" / "ips-colleges-multi-annees" / "fr-en-ips_colleges.csv"
 CINQ_ECOLES = Path(__file__).parent / "data" / "cinq_ecoles_fixture_ecrite_a_la_main.csv"   # hand-written
 CAMPAGNES = ROOT / "tests" / "etablissements" / "data" / "campagnes_non_ordonnables_fixture_ecrite_a_la_main.csv"
 
 QUARTERS = ("T3 2017", "T4 2017", "T1 2018")
 OVERRIDE_IPS = 150.0          # hand-written value, far from any real IPS
 OCCITANIE = ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82")
-
-needs_files = pytest.mark.skipif(not (FTTH.exists() and IPS_MULTI.exists()),
-                                 reason="real files of ../shared/data not available")
 
 
 # --------------------------------------------------------------------------- expected (pandas)
@@ -162,7 +158,6 @@ def ftth_block(code: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- FttH (communes)
 
-@needs_files
 @pytest.mark.parametrize("dep", OCCITANIE)
 def test_ftth_locaux_raccordables_per_quarter_equal_arcep_departement_figures(periods, dep):
     expected = arcep_departements().loc[dep]
@@ -177,7 +172,6 @@ def test_ftth_locaux_raccordables_per_quarter_equal_arcep_departement_figures(pe
     assert block["graphique"] and block["graphique"]["first"] == "T3 2017" and block["graphique"]["last"] == "T1 2018"
 
 
-@needs_files
 def test_haute_garonne_is_288_663_premises_in_t1_2018_with_its_coverage(periods):
     block = ftth_block("31")
     assert block["valeur"] == 288663
@@ -188,7 +182,6 @@ def test_haute_garonne_is_288_663_premises_in_t1_2018_with_its_coverage(periods)
     assert block["parent"]["periode"] == "T1 2018" and block["france"]["periode"] == "T1 2018"
 
 
-@needs_files
 def test_the_withheld_departement_is_nc_couverture_insuffisante(periods):
     dep = withheld_departement()
     assert dep == "35"                                                  # found with pandas above
@@ -205,7 +198,6 @@ def test_the_withheld_departement_is_nc_couverture_insuffisante(periods):
     assert by_code["31"]["valeur"] == 288663 and chart["periode"] == "T1 2018"
 
 
-@needs_files
 def test_categorie_is_a_code_not_a_series_and_the_map_menu_lists_each_measure_once(periods, app):
     rec = show("departement", "31")
     series = [b["serie"] for a in rec["axes"] for b in a["indicateurs"]]
@@ -221,7 +213,6 @@ def test_categorie_is_a_code_not_a_series_and_the_map_menu_lists_each_measure_on
     assert page.count('data-ecarto-evolution') >= 1 and "<svg" in page and "T3 2017" in page
 
 
-@needs_files
 def test_exports_carry_every_period(periods, app):
     import csv
     rows = list(csv.reader(io.StringIO(app.get("/territoire/departement/31.csv").data.decode("utf-8-sig")),
@@ -242,7 +233,6 @@ def test_exports_carry_every_period(periods, app):
 
 # --------------------------------------------------------------------------- IPS, several rentrées
 
-@needs_files
 @pytest.mark.parametrize("dep", ["59", "62"])
 def test_ips_departement_means_per_rentree_equal_pandas(periods, portal, dep):
     rows = ips_multi()
@@ -268,7 +258,6 @@ def test_ips_departement_means_per_rentree_equal_pandas(periods, portal, dep):
                                                   ":code_insee_de_la_commune"))]
 
 
-@needs_files
 def test_shuffled_rows_give_the_same_figures_and_the_later_resource_wins_a_conflict(periods, portal):
     rows = ips_multi()
     original = block_of(show("departement", "62"), "ips-colleges-lille", ":ips")
@@ -290,7 +279,6 @@ def test_shuffled_rows_give_the_same_figures_and_the_later_resource_wins_a_confl
         "package_show", {"user": portal.sysadmin["name"]}, id="ips-lille-melange")["resources"]}
 
 
-@needs_files
 def test_browser_territory_page_with_an_evolution_chart(periods, page, live_server, screenshot):
     aggregates.ensure_fresh(wait=True)              # computed once, not within the page's timeout
     page.goto(f"{live_server}/territoire/departement/31")
@@ -299,7 +287,7 @@ def test_browser_territory_page_with_an_evolution_chart(periods, page, live_serv
     assert chart.locator("svg polyline").count() >= 1
     assert chart.locator("svg circle").count() == 3                   # T3 2017, T4 2017, T1 2018
     assert "T3 2017" in chart.inner_text() and "T1 2018" in chart.inner_text()
-    assert page.locator(f"text=couverture insuffisante (5 sur").count() >= 1
+    assert page.locator("text=couverture insuffisante (5 sur").count() >= 1
     shot = screenshot(page, "territoire-departement-31-evolution").with_name("territoire-evolution-ftth.png")
     page.locator(".ecarto-evolution-row").first.screenshot(path=str(shot))
 

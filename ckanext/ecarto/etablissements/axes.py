@@ -68,9 +68,11 @@ def indicators() -> dict[str, tuple[Indicator, ...]]:
     return result
 
 
+@functools.lru_cache(maxsize=4096)
 def indicator_for_column(axe: Optional[str], column: str, declared: Optional[str] = None) -> Optional[Indicator]:
     """The axis indicator a resource column feeds: the data dictionary's `indicator` when
-    declared, else a column named like the indicator (or one of its aliases)."""
+    declared, else a column named like the indicator (or one of its aliases). Cached: the Table
+    Schemas are read once, and a page asks for every column of every source."""
     wanted = normalise_header(declared or column)
     # the dataset's own axis first: a survey like ETIC feeds several axes
     axes = ([axe] if axe in dict(AXES) else []) + [a for a, _ in AXES if a != axe]
