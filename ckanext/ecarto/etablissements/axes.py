@@ -11,15 +11,15 @@ from typing import Optional
 
 from ckanext.ecarto.core.axes import AXIS_LABELS, INDICATOR_AXES
 from ckanext.ecarto.etablissements.identity import normalise_header
+from ckanext.ecarto.ingest import schema_fields
 
 # (id, French label) of the axes that have indicators, in the portal's order.
 AXES: tuple[tuple[str, str], ...] = tuple((axe, AXIS_LABELS[axe]) for axe in INDICATOR_AXES)
 
-TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
+TABLESCHEMA_DIR = schema_fields.SCHEMA_DIR
 
 # Key columns are how rows join, not indicators.
-KEY_FIELDS = {"uai", "code_uai", "numero_uai", "identifiant_de_l_etablissement", "code_commune",
-              "commune", "code_insee", "millesime", "annee", "rentree_scolaire", "nom_etablissement"}
+KEY_FIELDS = set(schema_fields.NOT_INDICATORS)
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ def _check_typed_width(columns_meta: list[dict[str, Any]]) -> None:
 
 
 # a number once its spaces are removed: decimal point or comma, a bounded exponent (no overflow)
-_NUMBER_CELL = r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]{1,2})?$"
+NUMBER_CELL = r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]{1,2})?$"
 
 
 def _squeezed(ref: str) -> str:
@@ -262,7 +262,7 @@ def _squeezed(ref: str) -> str:
 def _guarded_number(ref: str) -> str:
     """A declared measure's cell as a number, NULL when it is not one (reported beforehand)."""
     squeeze = _squeezed(ref)
-    return (f"CASE WHEN {squeeze} ~ '{_NUMBER_CELL}' "
+    return (f"CASE WHEN {squeeze} ~ '{NUMBER_CELL}' "
             f"THEN CAST(replace({squeeze}, ',', '.') AS double precision) END")
 
 

@@ -38,7 +38,7 @@ from ckanext.ecarto.core.axes import AXIS_LABELS
 from ckanext.ecarto.core import roles
 from ckanext.ecarto.core.translation import N_, _, ungettext
 from ckanext.ecarto.etablissements import directory
-from ckanext.ecarto.ingest import coltypes, columns, keys, limits
+from ckanext.ecarto.ingest import coltypes, columns, keys, limits, shaping
 from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.ingest.loader import ModelPreview
 from ckanext.ecarto.ingest.reader import ReadError, read_table, wide_encoding
@@ -648,7 +648,8 @@ TYPE_LABELS = {"string": N_("texte"), "integer": N_("nombre entier"), "number": 
 ORIGIN_LABELS = {"inferred": N_("déduit"), "dictionary": N_("déclaré"), "schema": N_("schéma de l'axe"),
                  "reshape": N_("mise en forme")}
 # a declared measure's cell once its spaces are removed (as the loader reads it)
-_NUMBER_CELL = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]{1,2})?$")
+# the loader's own test of a number cell (ingest/shaping.py), so report and load agree
+_NUMBER_CELL = re.compile(shaping.NUMBER_CELL)
 _CELL_SPACES = r"[ \u00a0\u202f]"
 
 

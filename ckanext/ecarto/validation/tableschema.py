@@ -20,9 +20,10 @@ from typing import Any, Optional
 import pandas as pd
 
 from ckanext.ecarto.core.translation import N_, _
+from ckanext.ecarto.ingest import schema_fields
 from ckanext.ecarto.ingest.coltypes import normalise_header
 
-TABLESCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "tableschema"
+TABLESCHEMA_DIR = schema_fields.SCHEMA_DIR
 
 # Distinct values remembered per column (beyond, values are checked again: only slower).
 CACHE_LIMIT = 200_000
