@@ -9,7 +9,8 @@
 #   scripts/ecarto.sh config           write/refresh ckan.ini (secrets generated once, kept in .ecarto/)
 #   scripts/ecarto.sh init             migrations (core, harvest, ecarto), DataStore rights, sysadmin
 #   scripts/ecarto.sh sample           load the bundled real sample data (idempotent)
-#   scripts/ecarto.sh serve            serve the portal with gunicorn on 127.0.0.1:5000
+#   scripts/ecarto.sh serve            serve the portal with gunicorn on 127.0.0.1:5000, with the jobs
+#                                      worker and the harvest consumers and scheduler beside it
 #
 # Environment:
 #   ECARTO_DATABASE_URL  SQLAlchemy URL of an existing CKAN database (else local server, created here)
@@ -17,7 +18,7 @@
 #   ECARTO_REDIS_URL     Redis URL (else redis://127.0.0.1:6379/1)
 #   ECARTO_PG_ADMIN_URL  URL of a PostgreSQL superuser, used to create roles and databases
 #   ECARTO_ADMIN_USER / ECARTO_ADMIN_PASSWORD / ECARTO_ADMIN_EMAIL  the sysadmin to create
-#   ECARTO_PORT (5000), ECARTO_WORKERS (3)
+#   ECARTO_PORT (5000), ECARTO_WORKERS (3), ECARTO_HARVEST_RUN_EVERY (60, seconds between `harvester run`)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -235,6 +236,7 @@ cmd_config() {
         "ckan.max_resource_size = 100" \
         "ckan.locale_default = fr" \
         "ckan.locales_offered = fr en" \
+        "ckan.gravatar_default = disabled" \
         "ckan.plugins = ecarto activity datastore datatables_view scheming_datasets scheming_organizations harvest ckan_harvester ecarto_ods ecarto_udata ecarto_carte_uai dcat structured_data" \
         "scheming.dataset_schemas = ckanext.ecarto:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.scheming:org_with_dept_id.json" \
@@ -288,16 +290,62 @@ cmd_sample() {
     ckan ecarto load-sample
 }
 
+# Each background process of the portal runs under a small supervisor that restarts it when it
+# dies (after PAUSE seconds); the supervisors and their processes are stopped with the portal.
+ECARTO_CHILDREN=()
+supervise() {  # NAME PAUSE COMMAND... (output appended to .ecarto/NAME.log)
+    local name="$1" pause="$2"; shift 2
+    (
+        child=""
+        trap '[ -z "$child" ] || kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT HUP
+        while :; do
+            "$@" >>"$STATE/$name.log" 2>&1 &
+            child=$!
+            wait "$child" && rc=0 || rc=$?
+            [ "$rc" = 0 ] || echo "[ecarto] $(date -u +%FT%TZ) $name arrêté (code $rc), relancé dans $pause s" \
+                >>"$STATE/$name.log"
+            sleep "$pause" &
+            child=$!
+            wait "$child" || true
+        done
+    ) &
+    ECARTO_CHILDREN+=($!)
+}
+
+stop_children() {
+    trap - EXIT INT TERM HUP
+    local pid
+    for pid in "${ECARTO_CHILDREN[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+
 cmd_serve() {
     local port="${ECARTO_PORT:-5000}" workers="${ECARTO_WORKERS:-3}"
+    local every="${ECARTO_HARVEST_RUN_EVERY:-60}"
+    mkdir -p "$STATE"
+    trap stop_children EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
     # Background jobs (ingestion of large uploads and linked files) run in a CKAN worker.
-    "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker >"$STATE/jobs-worker.log" 2>&1 &
-    # global, not local: the EXIT trap runs after this function has returned
-    JOBS_WORKER_PID=$!
-    trap 'kill "${JOBS_WORKER_PID:-}" 2>/dev/null || true' EXIT INT TERM
-    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches) — Ctrl+C pour arrêter"
+    supervise jobs-worker 5 "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker
+    # ckanext-harvest: the gather and fetch consumers read the Redis queues (a harvest started
+    # with the web "Reharvest" button goes through them); `harvester run` every $every s starts
+    # the jobs of the sources due on their frequency and marks finished jobs as such.
+    # redis-py 8 gives every connection a 5 s socket timeout: the consumers' endless BLPOP would
+    # die every 5 s while the queues are empty. Their connection waits a day instead.
+    local redis_url; redis_url="$(sed -n 's/^ckan\.redis\.url *= *//p' "$CKAN_INI" | tail -1)"
+    redis_url="${redis_url:-$REDIS_URL}"
+    case "$redis_url" in *\?*) redis_url="$redis_url&socket_timeout=86400" ;; *) redis_url="$redis_url?socket_timeout=86400" ;; esac
+    supervise harvest-gather 5 env CKAN_REDIS_URL="$redis_url" "$VENV/bin/ckan" -c "$CKAN_INI" harvester gather-consumer
+    supervise harvest-fetch 5 env CKAN_REDIS_URL="$redis_url" "$VENV/bin/ckan" -c "$CKAN_INI" harvester fetch-consumer
+    supervise harvest-run "$every" "$VENV/bin/ckan" -c "$CKAN_INI" harvester run
+    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches, moissonnage : collecte, téléchargement, planificateur toutes les $every s) — Ctrl+C pour arrêter"
+    say "journaux : $STATE/{jobs-worker,harvest-gather,harvest-fetch,harvest-run}.log"
     "$VENV/bin/gunicorn" --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
-        --access-logfile - --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application
+        --access-logfile - --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application &
+    ECARTO_CHILDREN+=($!)
+    # gunicorn's end (or Ctrl+C) ends the portal; the EXIT trap stops every other process
+    wait "$!" || exit $?
 }
 
 case "${1:-}" in

@@ -28,3 +28,9 @@ from ckanext.ecarto.harvesters.commands import COMMANDS as _HARVEST_COMMANDS  # 
 
 for _command in _HARVEST_COMMANDS:
     ecarto.add_command(_command)
+
+# Metadata quality (issue 17): `ckan ecarto qualite verifier` (availability of remote resources)
+from ckanext.ecarto.quality.commands import COMMANDS as _QUALITY_COMMANDS  # noqa: E402
+
+for _command in _QUALITY_COMMANDS:
+    ecarto.add_command(_command)

@@ -1,12 +1,37 @@
 """Template helpers (`h.ecarto_*`): French number formatting; the column model of a resource
-on its page (views/colonnes.py)."""
+on its page (views/colonnes.py); the harvest dashboard and job pages (harvesters/dashboard.py)."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from ckanext.ecarto.harvesters import dashboard as harvest_dashboard
+from ckanext.ecarto.harvesters.examples import config_examples as ecarto_harvest_config_examples
+from ckanext.ecarto.validation.report import role_options as ecarto_role_options
 from ckanext.ecarto.views.colonnes import column_model as ecarto_column_model
 
-__all__ = ["ecarto_column_model", "ecarto_format_number", "ecarto_format_percent"]
+__all__ = ["ecarto_column_model", "ecarto_format_number", "ecarto_format_percent",
+           "ecarto_harvest_dashboard", "ecarto_harvest_job_run", "ecarto_harvest_config_examples",
+           "ecarto_harvest_facet_label", "ecarto_harvest_frequencies", "ecarto_role_options"]
+
+
+def ecarto_harvest_dashboard(items: Any) -> list[harvest_dashboard.SourceRow]:
+    """Dashboard rows (last run, status, figures, errors, next run) of the sources of /harvest."""
+    return harvest_dashboard.dashboard_rows(harvest_dashboard.source_ids_of(items))
+
+
+def ecarto_harvest_facet_label(item: dict[str, Any]) -> str:
+    """French label of a harvest frequency facet item (`DAILY` → « quotidienne »)."""
+    return harvest_dashboard.frequency_label(item.get("name"))
+
+
+def ecarto_harvest_frequencies() -> list[dict[str, str]]:
+    """The options of the source form's frequency field, in French."""
+    return [{"value": code, "text": harvest_dashboard.frequency_label(code)} for code in harvest_dashboard.FREQUENCIES]
+
+
+def ecarto_harvest_job_run(job_id: Any) -> Optional[harvest_dashboard.RunView]:
+    """A harvest job as the dashboard shows it (French status, figures, first errors)."""
+    return harvest_dashboard.job_run_view(job_id) if isinstance(job_id, str) else None
 
 
 def ecarto_format_number(value: Any, decimals: Optional[int] = None) -> str:

@@ -10,12 +10,14 @@ from ckan.lib.plugins import DefaultTranslation
 
 from ckanext.ecarto import csp, search, views
 from ckanext.ecarto import csrf as ecarto_csrf
-from ckanext.ecarto import schemas
+from ckanext.ecarto import quality, schemas
 from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.harvesters import notify as harvest_notify
 from ckanext.ecarto.ingest import events as ingest_events
 from ckanext.ecarto.ingest import hooks as ingest_hooks
 from ckanext.ecarto.logic import action as ingest_action
 from ckanext.ecarto.logic import auth as ingest_auth
+from ckanext.ecarto.logic import catalogue as catalogue_logic
 from ckanext.ecarto.logic import etablissement as etablissement_logic
 from ckanext.ecarto.logic import harvest_guard
 from ckanext.ecarto.logic import publication as publication_logic
@@ -67,11 +69,13 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IActions / IAuthFunctions
 
     def get_actions(self) -> dict[str, Any]:
+        guards = harvest_guard.get_actions(around=schema_actions.get_actions())
         return {**etablissement_logic.get_actions(), **ingest_action.get_actions(),
                 **schema_actions.get_actions(), **publication_logic.get_actions(),
                 **territoire_logic.get_actions(), **tags_logic.get_actions(),
-                **harvest_guard.get_actions(around=schema_actions.get_actions()),
-                **search_action.get_actions()}
+                # harvest_jobs_run: the parameter guard, then the failure e-mails (harvesters/notify.py)
+                **guards, **harvest_notify.get_actions(guards),
+                **search_action.get_actions(), **catalogue_logic.get_actions()}
 
     def get_auth_functions(self) -> dict[str, Any]:
         return {**etablissement_logic.get_auth_functions(), **ingest_auth.get_auth_functions(),
@@ -86,7 +90,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
             ingest_events.resource_loaded: [directory.on_resource_loaded],
             ingest_events.resource_removed: [directory.on_resource_removed],
             # after the commit: the territory aggregates
-            ingest_events.ingest_committed: [aggregates.on_ingest_committed],
+            ingest_events.ingest_committed: [aggregates.on_ingest_committed, quality.on_ingest_committed],
         }
 
     # IMiddleware: CKAN's CSRF exemption of API-token requests must not outlive them (csrf.py)
@@ -98,10 +102,10 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
 
     def after_resource_create(self, context: Any, resource: dict[str, Any]) -> None:
-        ingest_hooks.on_resource_changed(context, resource)
+        publication_logic.on_resource_changed(context, resource)
 
     def after_resource_update(self, context: Any, resource: dict[str, Any]) -> None:
-        ingest_hooks.on_resource_changed(context, resource)
+        publication_logic.on_resource_changed(context, resource)
 
     def before_resource_delete(self, context: Any, resource: dict[str, Any],
                                resources: list[dict[str, Any]]) -> None:
@@ -114,12 +118,28 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
 
     def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         # temporal/frequency/spatial also as extras: data.gouv.fr's CKAN harvester reads only those
-        return schemas.after_dataset_show(context, pkg_dict)
+        # + the metadata quality score (ckanext/ecarto/quality)
+        return quality.after_dataset_show(context, schemas.after_dataset_show(context, pkg_dict))
+
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return quality.before_dataset_index(pkg_dict)
+
+    # a dataset or its resources changed (resource actions update the dataset): availability
+    # of its remote resources checked in a background job (ckanext/ecarto/quality/availability.py)
+
+    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        quality.on_dataset_changed(context, pkg_dict)
+
+    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        quality.on_dataset_changed(context, pkg_dict)
+
+    def after_dataset_search(self, search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
+        return quality.after_dataset_search(search_results)
 
     # IFacets: the portal's own facets on the catalogue
 
     def dataset_facets(self, facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
-        return schema_facets.dataset_facets(search.portal_facets(facets_dict))
+        return quality.facets(schema_facets.dataset_facets(search.portal_facets(facets_dict)))
 
     # IValidators: the dataset schema's validators (ckanext/ecarto/logic/validators.py)
 

@@ -409,15 +409,16 @@ class _PinnedAdapter(HTTPAdapter):
         raise RemoteError(tk._("Adresse refusée : le portail ne télécharge pas au travers d'un proxy."))
 
 
-def _send(target: Target, headers: Optional[Mapping[str, str]], timeout: Any) -> requests.Response:
+def _send(target: Target, headers: Optional[Mapping[str, str]], timeout: Any,
+          method: str = "GET") -> requests.Response:
     session = requests.Session()
     session.trust_env = False          # no proxy nor .netrc credentials from the environment
     adapter = _PinnedAdapter(target)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     try:
-        response = session.get(target.url, headers={"Connection": "close", **(headers or {})}, stream=True,
-                               timeout=timeout, allow_redirects=False)
+        response = session.request(method, target.url, headers={"Connection": "close", **(headers or {})},
+                                   stream=True, timeout=timeout, allow_redirects=False)
     except BaseException:
         session.close()
         raise
@@ -507,11 +508,12 @@ def _location(response: requests.Response) -> str:
 
 def fetch(url: str, *, params: Optional[Mapping[str, Any]] = None, headers: Optional[Mapping[str, str]] = None,
           timeout: Any = TIMEOUT, max_bytes: Optional[int] = None, total_timeout: Optional[float] = TOTAL_TIMEOUT,
-          max_redirects: int = MAX_REDIRECTS) -> requests.Response:
-    """A streamed GET of ``url`` through the guard, following redirects hop by hop (each checked
-    by ``check_url``). Returns the final response whatever its status (the caller closes it);
-    its ``raw`` enforces ``max_bytes`` and ``total_timeout``. Raises RemoteError for a refused
-    URL or hop, requests' exceptions for network failures (the caller may retry)."""
+          max_redirects: int = MAX_REDIRECTS, method: str = "GET") -> requests.Response:
+    """A streamed GET (or ``method``: HEAD for an availability check) of ``url`` through the
+    guard, following redirects hop by hop (each checked by ``check_url``). Returns the final
+    response whatever its status (the caller closes it); its ``raw`` enforces ``max_bytes`` and
+    ``total_timeout``. Raises RemoteError for a refused URL or hop, requests' exceptions for
+    network failures (the caller may retry)."""
     deadline = time.monotonic() + total_timeout if total_timeout else None
     current = _with_params(url, params)
     for _hop in range(max_redirects + 1):
@@ -520,7 +522,7 @@ def fetch(url: str, *, params: Optional[Mapping[str, Any]] = None, headers: Opti
             # check_url replaced by a hook that only vets the URL (tests): the URL is still parsed
             # strictly, resolved once and the connection pinned.
             target = _check(current, allow_private=True)
-        response = _send(target, headers, timeout)
+        response = _send(target, headers, timeout, method)
         if response.is_redirect:
             location = _location(response)
             response.close()

@@ -31,6 +31,9 @@ FLOORS: dict[str, int] = {
     # establishment directory (owns the directory table).
     "validation": 3,
     "etablissements": 3,
+    # the metadata quality score: reads the ingestion registry and column model (2), checks
+    # availability through the outbound guard (1); shown by the pages and the plugin above.
+    "quality": 3,
     # 4 — the territory aggregates (own their tables) and pages' data.
     "territoires": 4,
     # 5 — CKAN actions, auth functions, validators, schemas of the actions.

@@ -26,7 +26,7 @@ def test_licences(value, url, expected):
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("annual", "ANNUAL"), ("quarterly", "QUARTERLY"), ("daily", "DAILY"), ("punctual", "NEVER"),
+    ("annual", "ANNUAL"), ("quarterly", "QUARTERLY"), ("daily", "DAILY"), ("punctual", "IRREG"),
     ("semiannual", "ANNUAL"), ("bimonthly", "QUARTERLY"), ("hourly", "DAILY"), ("continuous", "CONT"),
     ("Annuelle", "ANNUAL"), ("Trimestrielle", "QUARTERLY"), ("irrégulière", "IRREG"),
     (FREQ + "MONTHLY", "MONTHLY"), ("unknown", "UNKNOWN"),

@@ -72,6 +72,8 @@ def test_bad_upload_is_saved_and_explained():
                                    upload=_upload(content, "faux.csv"))
     assert helpers.call_action("resource_show", id=resource["id"])["name"] == "IPS faux"
     status = _call("ecarto_ingest_status", id=resource["id"])
-    assert status["status"] == "error"
-    assert "ont un UAI invalide dans la colonne « UAI » : est-ce la bonne colonne ?" in status["message"]
-    assert status["n_rejected"] >= 30 and status["rejects"][0]["reason"].startswith("UAI 07500")
+    # the dataset has an axis: the file is validated first (issue 15) and refused, not loaded
+    assert status["status"] == "error" and status["failure"]["code"] == "validation"
+    assert status["message"].startswith("Fichier non validé")
+    assert "ligne(s) ont un UAI invalide dans la colonne « UAI »" in status["message"]
+    assert status["table_name"] is None

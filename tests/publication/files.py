@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 OCCITANIE = SAMPLE / "annuaire-education" / "fr-en-annuaire-education_occitanie_2024-11-26.csv.gz"
 IPS = SAMPLE / "ips-colleges-2023" / "ips-colleges-2023.csv"
-SCREENSHOT_PNG = ROOT / "tests" / "screenshots" / "accueil.png"
+SCREENSHOT_PNG = ROOT / "ckanext" / "ecarto" / "assets" / "vendor" / "leaflet" / "images" / "marker-icon.png"  # a PNG in the repository
 CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 

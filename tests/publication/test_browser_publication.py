@@ -28,6 +28,7 @@ def test_a_collectivite_publishes_in_a_browser(portal, page, live_server, screen
     page.select_option("#field-axe", "etablissements")
     page.select_option("#field-organizations", portal.org["id"])
     page.fill("#field-millesime", "2023")
+    page.fill("#field-notes", "Indice de position sociale des collèges de la Haute-Garonne, rentrée 2023.")
     page.locator("button[name=save]").click()
     page.wait_for_url("**/resource/new")
 

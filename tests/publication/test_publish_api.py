@@ -128,7 +128,8 @@ def test_bom_or_not_the_first_column_is_clean(portal, bom):
 def test_type_and_constraint_errors_per_line_and_column(portal, new_dataset):
     package = new_dataset("annuaire-types-faux")
     content = files.annuaire_colleges(limit=10)
-    content = files.with_cell(content, line=3, column="latitude", value="43,6")
+    # « 43,6 » is a number now (decimal comma, issue 15): degrees-minutes are not
+    content = files.with_cell(content, line=3, column="latitude", value="43°36'N")
     content = files.with_cell(content, line=5, column="Code_postal", value="3100")
     content = files.with_cell(content, line=6, column="Nombre_d_eleves", value="-12")
 
@@ -139,8 +140,8 @@ def test_type_and_constraint_errors_per_line_and_column(portal, new_dataset):
     assert found == {(3, "latitude", "type-error", None), (5, "Code_postal", "constraint-error", "pattern"),
                      (6, "Nombre_d_eleves", "constraint-error", "minimum")}
     by_line = {e["line"]: e for e in report["schema"]["errors"]}
-    assert "« 43,6 » n'est pas un nombre" in by_line[3]["message"]
-    assert by_line[3]["message_frictionless"].startswith('Type error in the cell "43,6" in row "3"')
+    assert "« 43°36'N » n'est pas un nombre" in by_line[3]["message"]
+    assert by_line[3]["message_frictionless"].startswith('Type error in the cell "43°36\'N" in row "3"')
     assert "minimum autorisé (0)" in by_line[6]["message"]
     assert helpers.call_action("package_show", id=package["id"])["resources"] == []
 

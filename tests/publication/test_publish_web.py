@@ -33,6 +33,7 @@ def _deposit(app, portal, name, content, filename, **fields):
 def _create_with_the_form(app, portal, name, title, **extra):
     form = {"name": name, "title": title, "axe": "etablissements", "owner_org": portal.org["id"],
             "territoire_niveau": "departement", "territoire_code": "031", "millesime": "2023",
+            "notes": "Indice de position sociale des collèges de la Haute-Garonne, rentrée 2023.",
             "save": "", "_ckan_phase": "dataset_new_1", **extra}
     response = app.post("/dataset/new", data=form, headers=portal.headers("editor"), follow_redirects=False)
     assert response.status_code == 302, _text(response)[:2000]

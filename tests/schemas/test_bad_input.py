@@ -25,7 +25,7 @@ def _errors(org, **fields):
 
 @pytest.mark.parametrize("fields, key, message", [
     ({"axe": "numerique"}, "axe", "Axe inconnu : « numerique »"),
-    ({"axe": ""}, "axe", "Missing value"),
+    ({"axe": ""}, "axe", "Choisissez l'axe du jeu de données"),
     ({"territoire_niveau": "departement", "territoire_code": "99"}, "territoire_code",
      "Le code « 99 » n'existe pas pour le niveau « département »"),
     ({"territoire_niveau": "commune", "territoire_code": "31999"}, "territoire_code",

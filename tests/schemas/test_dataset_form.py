@@ -46,6 +46,7 @@ def test_create_and_edit_through_the_form(app, sysadmin_env, axe):
     form = {"name": name, "title": f"Formulaire {axe}", "axe": axe, "owner_org": org["id"],
             "territoire_niveau": "departement", "territoire_code": "031", "millesime": "2023-2024",
             "license_id": "etalab-2.0", "temporal_start": "2023-09-01", "temporal_end": "2024-07-05",
+            "notes": f"Jeu de l'axe {axe} créé par le formulaire.",
             "save": "", "_ckan_phase": "", **AXIS_FORM_VALUES[axe]}
     app.post("/dataset/new", data=form, headers=headers, status=200)
     shown = helpers.call_action("package_show", id=name)

@@ -42,6 +42,7 @@ def _fill_common(page, name: str, title: str, axe: str, org_id: str, territoire_
     page.select_option("#field-territoire_niveau", "departement")
     page.fill("#field-territoire_code", territoire_code)
     page.fill("#field-millesime", "2023-2024")
+    page.fill("#field-notes", f"{title} : jeu de données de test du formulaire (description obligatoire).")
 
 
 @pytest.mark.usefixtures("with_plugins", "ecarto_db")

@@ -2,10 +2,11 @@
 
 A collectivité publishes `uai;nb_tablettes` where one school has `douze` instead of a number,
 through the Action API (`resource_create` with an upload) and through CKAN's ordinary resource
-form (`/dataset/<id>/resource/new`), both of which skip the validation report. The column is a
-measure of the equipment axis: stored as a number, « douze » rejected into the resource's report
-with its line and shown n.c. (issue #14); every page of those schools, their JSON and CSV, `ecarto_etablissement_show` and the
-territory pages answer 200 and the other indicators (IPS and its reference values) still show.
+form (`/dataset/<id>/resource/new`). Since issue #15 both go through the axis's validation (one
+path): `nb_tablettes` is a number of the equipment axis's Table Schema, so the file is refused —
+kept as a plain download, never joined — and every page of those schools, their JSON and CSV,
+`ecarto_etablissement_show` and the territory pages answer 200, without the refused file's values,
+while the other indicators (IPS and its reference values) still show.
 A source that cannot be read at all shows « donnée illisible » for that source only, and the
 failure is logged.
 
@@ -84,15 +85,16 @@ def portal(module_portal_db) -> Portal:
     return Portal(sysadmin=sysadmin, org=org, editor=editor, token=token, colleges=colleges, ips=ips)
 
 
-def _tablets(uais: list[str]) -> bytes:
-    """The file of the probe: one school with « douze », the other with a number."""
-    return f"uai;nb_tablettes\n{uais[0]};douze\n{uais[1]};12\n".encode("utf-8")
+def _tablets(uais: list[str], first: str = "douze") -> bytes:
+    """The file of the probe: one school with « douze » (or `first`), the other with a number."""
+    return f"uai;nb_tablettes\n{uais[0]};{first}\n{uais[1]};12\n".encode("utf-8")
 
 
 def _create_dataset(app, portal: Portal, name: str) -> dict[str, Any]:
     response = app.post("/api/3/action/package_create", headers={"Authorization": portal.token}, json={
         "name": name, "title": f"Équipement des collèges ({name})", "owner_org": portal.org["id"],
-        "axe": "equipement", "millesime": "2024", "license_id": "etalab-2.0"})
+        "axe": "equipement", "millesime": "2024", "license_id": "etalab-2.0",
+        "notes": "Nombre de tablettes par collège, relevé 2024."})
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     return response.json["result"]
 
@@ -110,27 +112,32 @@ def _ips_column(record: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in block["colonnes"] if c["colonne"] == "IPS")
 
 
+def assert_refused(resource_id: str) -> None:
+    """The file stays a download; the registry says why; no table was made of it."""
+    status = _status(resource_id)
+    assert status["status"] == "error" and status["failure"]["code"] == "validation", status
+    assert status["table_name"] is None
+    assert "douze" in status["message"] or "nombre" in status["message"], status["message"]
+
+
 def assert_every_page_answers(app, portal: Portal, uais: list[str], dataset: str) -> None:
-    values = {uais[0]: None, uais[1]: 12}  # « douze » was rejected at ingestion: n.c.
+    """Pages of the schools named in the refused file: 200, nothing of that file, the rest shown."""
     for uai in uais:
         html = app.get(f"/etablissement/{uai}", status=200).get_data(as_text=True)
         assert portal.colleges[uai]["Nom_etablissement"].replace("'", "&#39;") in html
-        assert 'data-indicator="nb_tablettes"' in html and "donnée illisible" not in html
+        assert "donnée illisible" not in html
         exported = json.loads(app.get(f"/etablissement/{uai}.json", status=200).get_data(as_text=True))
         shown = helpers.call_action("ecarto_etablissement_show", {"user": "", "ignore_auth": False}, uai=uai)
         assert exported == shown
-        tablets = _tablets_indicator(shown)
-        assert tablets["valeur"] == values[uai] and tablets["source"]["dataset"] == dataset
+        sources = {i["source"]["dataset"] for a in shown["axes"] for i in a["indicateurs"] if i.get("source")}
+        sources |= {b["source"]["dataset"] for b in shown["autres_donnees"]}
+        assert dataset not in sources                     # the refused file is never joined
         ips = _ips_column(shown)          # the other producers' data still render, with references
         assert ips["valeur"] == pytest.approx(portal.ips[uai])
         assert ips["references"]["france"]["n_valeurs"] == len(portal.ips)
         csv_export = app.get(f"/etablissement/{uai}.csv", status=200)
         assert csv_export.headers["Content-Type"].startswith("text/csv")
-        assert "nb_tablettes" in csv_export.get_data(as_text=True)
-    # references of the indicator: « douze » counts as no value, 12 as one
-    france = _tablets_indicator(helpers.call_action("ecarto_etablissement_show", {"user": ""},
-                                                    uai=uais[1]))["references"]["france"]
-    assert france["n_valeurs"] == 1 and france["moyenne"] == 12
+        assert dataset not in csv_export.get_data(as_text=True)
 
 
 def assert_territory_pages_answer(app, portal: Portal, uais: list[str]) -> None:
@@ -151,12 +158,7 @@ def test_douze_through_the_action_api(app, portal):
         "package_id": pkg["id"], "name": "Tablettes", "format": "CSV",
         "upload": (io.BytesIO(_tablets(uais)), "tablettes.csv")})
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
-    status = _status(response.json["result"]["id"])
-    assert status["status"] == "ok" and status["n_rows"] == 2
-    # nb_tablettes is a measure of the equipment axis (Table Schema): stored as a number, the
-    # « douze » cell rejected into the resource's report with its line (issue #14)
-    assert {c["source"]: c["type"] for c in status["columns"]}["nb_tablettes"] == "number"
-    assert [(r["row"], r["value"]) for r in status["rejects"] if r.get("column") == "nb_tablettes"] == [(1, "douze")]
+    assert_refused(response.json["result"]["id"])
     assert_every_page_answers(app, portal, uais, "tablettes-api")
     assert_territory_pages_answer(app, portal, uais)
 
@@ -173,7 +175,7 @@ def test_douze_through_the_ordinary_resource_form(app, portal):
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     resources = helpers.call_action("package_show", {"ignore_auth": True}, id=pkg["id"])["resources"]
     assert [r["name"] for r in resources] == ["Tablettes (formulaire)"]
-    assert _status(resources[0]["id"])["status"] == "ok"
+    assert_refused(resources[0]["id"])
     app.get("/user/_logout")
     assert_every_page_answers(app, portal, uais, "tablettes-formulaire")
     assert_territory_pages_answer(app, portal, uais)
@@ -187,7 +189,7 @@ def test_an_unreadable_source_shows_donnee_illisible_and_the_rest_of_the_page(ap
     from werkzeug.datastructures import FileStorage
     resource = helpers.call_action("resource_create", {"user": portal.editor["name"], "ignore_auth": False},
                                    package_id=pkg["id"], name="Tablettes", format="CSV",
-                                   upload=FileStorage(io.BytesIO(_tablets(uais)), "tablettes.csv"))
+                                   upload=FileStorage(io.BytesIO(_tablets(uais, first="9")), "tablettes.csv"))
     table = _status(resource["id"])["table_name"]
     schema, name = [part.strip('"') for part in table.split(".")]
     with model.meta.engine.begin() as conn:

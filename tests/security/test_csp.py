@@ -181,10 +181,11 @@ def test_editor_pages_work_without_violation(browser, payload_portal):
     browser.screenshot(page, "csp-publication")
     assert browser.violations() == []
 
-    # CKAN's resource form keeps its onclick buttons working (its page allows inline handlers)
+    # the resource form of a dataset of an axis is the validated publication form (issue #15):
+    # a file or a link, no second form beside it, and no CSP violation
     browser.open("/dataset/equipement-94/resource/new")
-    page.locator("#resource-link-button").click()
-    assert page.locator("#field-resource-url").is_visible()
+    assert page.locator("#ecarto-upload").is_visible() and page.locator("#ecarto-url").is_visible()
+    assert page.locator("#resource-link-button").count() == 0
     assert browser.violations() == []
 
 

@@ -372,10 +372,14 @@ def _pages(portal: Portal) -> dict[str, list[str]]:
         f"/territoire/carte-uai/{resource}.json": ["colonne"],
         "/etat-des-lieux": ["format"],
         "/schemas/etablissements.csv": [], "/schemas/etablissements.json": [],
+        "/schemas": [], "/schemas/etablissements": [], "/schemas/etablissements.xlsx": [],
+        "/schemas/etablissements.ods": [], "/schemas/etablissements-exemple.csv": [],
         f"/dataset/{name}/publier": ["resource_id"],
         f"/dataset/{name}/publication/{resource}": [],
         f"/dataset/{name}/resource/{resource}/roles": [],
-        "/dataset/": ["q", "sort", "page", "ext_bbox", "tags", "organization", "res_format"],
+        "/tableau-de-bord/qualite": ["tri"],
+        "/dataset/": ["q", "sort", "page", "ext_bbox", "tags", "organization", "res_format", "qualite",
+                      "qualite_manque"],
         "/organization/": ["q", "sort", "page"],
     }
 

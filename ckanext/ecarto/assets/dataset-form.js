@@ -1,5 +1,6 @@
 /* Dataset form: show only the section of the chosen axis (fieldsets tagged data-ecarto-axe by
-   templates/scheming/package/snippets/package_form.html). Without JavaScript every section stays
+   templates/scheming/package/snippets/package_form.html), and only the chosen axis's schema and
+   templates links (form_snippets/ecarto_axe.html; all of them while no axis is chosen). Without JavaScript every section stays
    visible and the server keeps only the chosen axis's values.
    Also gives CKAN's select2 widgets (tags) the name of their field's label, which select2 does not
    pass on to its combobox (RGAA 11.1 / WCAG 4.1.2). */
@@ -10,6 +11,10 @@
     function show() {
       document.querySelectorAll('.ecarto-axe-section').forEach(function (section) {
         section.hidden = section.getAttribute('data-ecarto-axe') !== select.value;
+      });
+      // schema and templates: every axis's line until one is chosen, then the chosen one's
+      document.querySelectorAll('[data-ecarto-axe-templates]').forEach(function (line) {
+        line.hidden = Boolean(select.value) && line.getAttribute('data-ecarto-axe-templates') !== select.value;
       });
     }
     select.addEventListener('change', show);

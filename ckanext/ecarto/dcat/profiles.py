@@ -9,7 +9,14 @@ What it adds to DCAT-AP for data.gouv.fr's DCAT harvester (which keys datasets o
   catalogue filtered on that axis), plus the EU data theme EDUC;
 - the territory's name as `skos:prefLabel` of `dct:spatial` (whose `locn:geometry` is the
   territory polygon set by the base profile);
-- `dct:language` FRA, `dcat:downloadURL` for uploaded files, `dct:identifier` always present.
+- `dct:language` FRA, `dcat:downloadURL` for uploaded files, `dct:identifier` always present;
+- what the DCAT-AP 3 shapes require whatever path created the dataset (issue 17): `dct:format`
+  as an EU file-type concept (`distributions.py`), `dcat:mediaType` as the IANA IRI (never the
+  literal "text/csv"), every `spdx:Checksum` with its `spdx:algorithm` (data.gouv.fr's harvester
+  fails on a checksum without one; checksums are served only with `ckanext.ecarto.dcat_checksums`,
+  see distributions.py), contact points typed `vcard:Kind`, a `dct:description` and a
+  named `foaf:Agent` publisher on every dataset (the portal itself for a dataset without
+  organization), a contact point from the organization's e-mail when it has one.
 """
 from __future__ import annotations
 
@@ -25,12 +32,13 @@ from ckanext.dcat.profiles.base import CleanedURIRef, RDFProfile
 from ckanext.dcat.utils import resource_uri
 
 from ckanext.ecarto.core.axes import AXIS_LABELS
+from ckanext.ecarto.dcat import distributions
 from ckanext.ecarto.referentiel import territories
 
 EU_THEME_EDUC = URIRef("http://publications.europa.eu/resource/authority/data-theme/EDUC")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 GSP = Namespace("http://www.opengis.net/ont/geosparql#")
-EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 EU_LANGUAGE_FRA = URIRef("http://publications.europa.eu/resource/authority/language/FRA")
 CATALOG_DESCRIPTION = ("Catalogue des données ouvertes du numérique éducatif : établissements, "
                        "connectivité, équipement, services et ressources, expérimentations.")
@@ -60,6 +68,38 @@ def _license_url(dataset_dict: dict[str, Any]) -> Optional[str]:
     except Exception:  # pragma: no cover - license register unavailable
         return None
     return getattr(license_, "url", None) or None
+
+
+def portal_agent() -> URIRef:
+    return URIRef(_site_url() + "/")
+
+
+def organization_of(dataset_dict: dict[str, Any], cache: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The dataset's organization as organization_show gave it to the base profile (its cache:
+    no query of its own), else as package_show embeds it."""
+    org = dataset_dict.get("organization") or {}
+    if not org.get("id"):
+        return None
+    return cache.get(org["id"]) or org
+
+
+def fallback_description(dataset_dict: dict[str, Any]) -> str:
+    """A factual French description from the dataset's own metadata (never empty)."""
+    title = (dataset_dict.get("title") or dataset_dict.get("name") or "").strip()
+    parts = [tk._("Jeu de données « {title} »").format(title=title)]
+    axe = dataset_dict.get("axe")
+    if axe:
+        parts.append(tk._("de l'axe « {axis} » du numérique éducatif").format(axis=AXIS_LABELS.get(axe, axe)))
+    org = (dataset_dict.get("organization") or {}).get("title")
+    if org:
+        parts.append(tk._("publié par {organization}").format(organization=org))
+    if dataset_dict.get("millesime"):
+        parts.append(tk._("millésime {period}").format(period=dataset_dict["millesime"]))
+    count = len(dataset_dict.get("resources") or [])
+    text = ", ".join(parts) + "."
+    if count:
+        text += " " + tk._("{n} ressource(s).").format(n=count)
+    return text
 
 
 class EcartoDCATProfile(RDFProfile):
@@ -100,6 +140,9 @@ class EcartoDCATProfile(RDFProfile):
             self._download_url(resource, dataset_ref)
         for distribution in list(g.objects(dataset_ref, DCAT.distribution)):
             self._typed_distribution(distribution)
+        self._description(dataset_dict, dataset_ref)
+        self._publisher(dataset_ref)
+        self._contact_points(dataset_dict, dataset_ref)
 
     def graph_from_catalog(self, catalog_dict: dict[str, Any], catalog_ref: URIRef) -> None:
         g = self.g
@@ -144,20 +187,55 @@ class EcartoDCATProfile(RDFProfile):
 
     def _typed_distribution(self, distribution: URIRef) -> None:
         """DCAT-AP ranges: formats as EU file-type concepts (`CSV` → …/file-type/CSV, which
-        udata maps back to `csv`), URLs typed rdfs:Resource."""
+        udata maps back to `csv`), media types as IANA IRIs, checksums with their algorithm,
+        URLs typed rdfs:Resource (rules in distributions.py)."""
         g = self.g
-        for fmt in list(g.objects(distribution, DCT.format)):
-            if isinstance(fmt, Literal):
-                code = "".join(ch for ch in str(fmt).upper() if ch.isalnum())
-                if not code:
-                    continue
-                g.remove((distribution, DCT.format, fmt))
-                fmt = URIRef(EU_FILE_TYPE + code)
-                g.add((distribution, DCT.format, fmt))
-            g.add((fmt, RDF.type, DCT.MediaTypeOrExtent))
+        distributions.type_formats(g, distribution)
+        distributions.type_media_types(g, distribution)
+        distributions.complete_checksums(g, distribution,
+                                         served=tk.asbool(tk.config.get("ckanext.ecarto.dcat_checksums")))
         for predicate in (DCAT.accessURL, DCAT.downloadURL):
             for url in g.objects(distribution, predicate):
                 g.add((url, RDF.type, RDFS.Resource))
+
+    def _description(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
+        """`dct:description` is mandatory in DCAT-AP: a dataset saved before descriptions were
+        required gets a factual one (title, axis, producer, period) rather than none."""
+        if any(str(d).strip() for d in self.g.objects(dataset_ref, DCT.description)):
+            return
+        for empty in list(self.g.objects(dataset_ref, DCT.description)):
+            self.g.remove((dataset_ref, DCT.description, empty))
+        self.g.add((dataset_ref, DCT.description, Literal(fallback_description(dataset_dict), lang="fr")))
+
+    def _publisher(self, dataset_ref: URIRef) -> None:
+        """Every publisher a named foaf:Agent; a dataset without organization is published by
+        the portal (as the catalogue is)."""
+        g = self.g
+        publishers = list(g.objects(dataset_ref, DCT.publisher))
+        if not publishers:
+            publisher = portal_agent()
+            g.add((dataset_ref, DCT.publisher, publisher))
+            publishers = [publisher]
+        for publisher in publishers:
+            g.add((publisher, RDF.type, FOAF.Agent))
+            if not any(g.objects(publisher, FOAF.name)):
+                g.add((publisher, FOAF.name, Literal(tk.config.get("ckan.site_title") or "eCarto")))
+
+    def _contact_points(self, dataset_dict: dict[str, Any], dataset_ref: URIRef) -> None:
+        """Contact points typed vcard:Kind (the base profile types them vcard:Organization only,
+        a subclass the shapes do not infer); without one, the organization's e-mail if it has one."""
+        g = self.g
+        if not any(g.objects(dataset_ref, DCAT.contactPoint)):
+            org = organization_of(dataset_dict, getattr(self, "_org_cache", {}))
+            email = (org or {}).get("email")
+            if org and isinstance(email, str) and "@" in email:
+                contact = BNode()
+                g.add((dataset_ref, DCAT.contactPoint, contact))
+                g.add((contact, RDF.type, VCARD.Organization))
+                g.add((contact, VCARD.fn, Literal(org.get("title") or org.get("name"))))
+                g.add((contact, VCARD.hasEmail, URIRef("mailto:" + email.strip().removeprefix("mailto:"))))
+        for contact in g.objects(dataset_ref, DCAT.contactPoint):
+            g.add((contact, RDF.type, VCARD.Kind))
 
     def _geometry_node(self, spatial: Any) -> None:
         """DCAT-AP 3 wants `locn:geometry` to point to a `locn:Geometry` node, while data.gouv.fr's

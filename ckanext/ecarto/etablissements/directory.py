@@ -370,6 +370,31 @@ def best_order(trusted: str = "trusted", alias: str = "s") -> str:
     return f"{trusted} DESC, {alias}.priority, {alias}.millesime DESC NULLS LAST"
 
 
+# An establishment counted in a territory's figures is open: no state known, or « OUVERT ».
+OPEN_SQL = "({alias}.etat IS NULL OR upper({alias}.etat) LIKE 'OUVERT%')"
+
+
+def counted_sql(trusted: str, columns: str, *, restrict: str = "") -> str:
+    """The establishments a territory counts, **one definition** for the territory pages
+    (``territoires/aggregates``: ``territoire_etablissement``) and the reference values of the
+    establishment pages (``references``): one row per UAI — its best directory row among the
+    readable datasets (trusted sources first, the full annuaire before partial directories, the
+    latest millésime, the latest dataset; a cité scolaire, one UAI with a collège row and a
+    lycée row, counts as its lycée) —, open establishments only (``OPEN_SQL``).
+
+    `trusted`: SQL of ``trusted_sql`` over the package alias ``p``; `columns`: the columns of
+    the directory row (alias ``s``) to select, ``etat`` included; `restrict`: an extra condition
+    on ``s`` that keeps or drops every row of a UAI alike (e.g. UAIs having a row in a commune),
+    to read fewer rows. Uses the reader parameters (``access.reader_params``)."""
+    where = f" AND ({restrict})" if restrict else ""
+    best = f"""SELECT DISTINCT ON (s.uai) {columns}
+               FROM {table_name()} s JOIN package p ON p.id = s.package_id
+               JOIN resource res ON res.id = s.resource_id AND res.state = 'active'
+               WHERE {access.readable_packages_sql('p')}{where}
+               ORDER BY s.uai, {best_order(trusted)}, p.metadata_modified DESC, s.type DESC, s.resource_id"""
+    return f"SELECT * FROM ({best}) b WHERE {OPEN_SQL.format(alias='b')}"
+
+
 def sources_for(conn: Connection, uai: str, reader: access.Reader) -> list[dict[str, Any]]:
     """Directory rows of one UAI from readable datasets, best source first, each with its
     producer (`organization_title`) and `trusted` flag."""

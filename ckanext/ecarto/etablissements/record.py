@@ -16,6 +16,12 @@ Shape of the record (also the JSON of `/etablissement/<uai>.json` and of the act
      "contexte_commune": [{"source", "periode", "colonnes": [...], "lignes": [...], "mesures": [...],
                            "erreur"?}]}
 
+Which column goes where (an axis indicator, « Autres données », the identity…) is decided by
+``destinations`` — the rule the validation report announces before publishing. A source block
+of ``autres_donnees`` is listed only when it has columns to show (or `erreur`): a source whose
+every value feeds the axes leaves no empty heading. Reference values count the establishments
+the territory pages count (see ``references``).
+
 Values are read through the column model (``ingest/columns.py``, see ``series``): `valeur` is
 the value of the latest period for this school (`periode`: « 2021-2022 », « T1 2018 », or the
 resource's millésime when the file has no period), never the file's last row; `historique`
@@ -49,7 +55,7 @@ from sqlalchemy.engine import Connection
 from ckanext.ecarto.core import access, roles
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import axes as axes_mod
-from ckanext.ecarto.etablissements import directory, references, series
+from ckanext.ecarto.etablissements import destinations, directory, references, series
 from ckanext.ecarto.etablissements.identity import TYPES, SECTION_COLUMNS, web_url
 from ckanext.ecarto.ingest import columns as colmodel
 from ckanext.ecarto.ingest import registry
@@ -230,14 +236,8 @@ def _column_item(res: dict[str, Any], col: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shown_columns(res: dict[str, Any], identity_resources: set[str]) -> list[dict[str, Any]]:
-    """The columns of a resource the page shows: all of them, except for a resource that makes
-    the identity, whose measures and flags only are shown (its names and addresses are the
-    identity block)."""
-    cols = colmodel.value_columns(res)
-    if res["resource_id"] not in identity_resources:
-        return cols
-    used = directory.identity_column_names(res.get("columns") or [])
-    return [c for c in cols if c["name"] not in used and colmodel.role_of(c) in MEASURES]
+    """The columns of a resource the page shows (``destinations.shown_columns``)."""
+    return destinations.shown_columns(res, res["resource_id"] in identity_resources)
 
 
 def _read_uai_resource(page: _Page, res: dict[str, Any], rows: list[dict[str, Any]], rank: int,
@@ -253,10 +253,11 @@ def _read_uai_resource(page: _Page, res: dict[str, Any], rows: list[dict[str, An
     pending_series: list[tuple[str, list[series.Point]]] = []
     for col in shown:
         found = series.points(res, col, groups, plain, rank)
-        ind = axes_mod.indicator_for_column(res.get("axe"), col.get("source") or col["name"], col.get("indicator"))
-        if ind is not None:
-            pending_indicators.append((ind.id, found))
-        elif colmodel.role_of(col) in MEASURES:
+        # where the column goes: decided where the validation report reads it too
+        where = destinations.value_destination(res, col)
+        if where.kind == destinations.INDICATEUR:
+            pending_indicators.append((where.indicateur, found))
+        elif where.references:
             pending_series.append((colmodel.series_key(res, col), found))
         else:
             item = _column_item(res, col)
@@ -308,7 +309,7 @@ def _indicator_sources(resources: list[dict[str, Any]]) -> dict[str, list[dict[s
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for res in resources:
         for col in colmodel.value_columns(res):
-            ind = axes_mod.indicator_for_column(res.get("axe"), col.get("source") or col["name"], col.get("indicator"))
+            ind = destinations.indicator_of(res, col)
             if ind is not None and res not in found[ind.id]:
                 found[ind.id].append(res)
     return found
@@ -372,8 +373,9 @@ def build(conn: Connection, uai: str, reader: access.Reader, *, with_references:
         slot["nc"] = slot["statut"] == STATUT_NC
     _place_series(page)
     _mark_not_applicable(conn, ident, slots, page, resources)
-    shown_blocks = [b for b in blocks if b.get("erreur") or b["colonnes"] or b["source"]["resource_id"]
-                    not in identity_resources]
+    # a source whose every value went to the axes has nothing under « Autres données »: no
+    # heading with nothing under it
+    shown_blocks = [b for b in blocks if b.get("erreur") or b["colonnes"]]
 
     commune_context = _commune_context(conn, ident, reader, axes, page) if ident.get("commune_code") else []
 
@@ -428,12 +430,8 @@ def _unreadable_block(res: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- commune context
 
 def _commune_axis(res: dict[str, Any]) -> Optional[str]:
-    """The axis a commune-keyed resource informs: its dataset's; Arcep's data are connectivity."""
-    axe = res.get("axe")
-    if axe in dict(axes_mod.AXES):
-        return axe
-    producer = f"{res.get('organization_title') or ''} {res.get('package_name') or ''}".lower()
-    return "connectivite" if "arcep" in producer else None
+    """The axis a commune-keyed resource informs (``destinations.commune_axis``)."""
+    return destinations.commune_axis(res)
 
 
 def _commune_context(conn: Connection, ident: dict[str, Any], reader: access.Reader,
@@ -482,3 +480,42 @@ def _commune_block(res: dict[str, Any], rows: list[dict[str, Any]], rank: int,
     block = {"source": _source(res), "periode": _period_info(res), "colonnes": colonnes,
              "lignes": _lines(res, groups)}
     return block, measures
+
+
+# --------------------------------------------------------------------------- preview of a file
+
+def preview_lines(res: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines the establishment page shows for the rows of one UAI in one resource, read by
+    the page's own code (``_read_uai_resource``, ``_fill``, ``_place_series``), without the
+    other sources and without reference values: the validation report's preview of what a file
+    will put on the pages. ``res`` is a resource as the registry describes it (``columns``,
+    ``axe``, ``key_column``, ``layout``, ``millesime``), ``rows`` its typed rows of the UAI
+    (``_row``, ``_periode``, ``_periode_ordre`` and the columns' SQL names).
+
+    Each line: {"destination" (``indicateur`` | ``autres_donnees``), "axe", "axe_label", "id"
+    (indicator) or "colonne", "label", "unit", "role", "valeur", "periode", "statut", "raison",
+    "detail"?}; the axis indicators first (in the axes' order), then the other data."""
+    makes_identity = destinations.is_directory(res)
+    identity_resources = {res["resource_id"]} if makes_identity else set()
+    page = _Page({})
+    block = _read_uai_resource(page, res, rows, 0, identity_resources)
+    page.blocks[res["resource_id"]] = block
+    lines: list[dict[str, Any]] = []
+    for axe, label in axes_mod.AXES:
+        for ind in axes_mod.indicators().get(axe, ()):
+            found = page.indicator_points.get(ind.id)
+            if not found:
+                continue
+            slot = _new_indicator(ind)
+            _fill(slot, page, series.split(found), with_refs=False)
+            lines.append(_preview_line(slot, destinations.INDICATEUR, axe, _(label)))
+    _place_series(page)
+    for item in block["colonnes"]:
+        lines.append(_preview_line(item, destinations.AUTRES, None, None))
+    return lines
+
+
+def _preview_line(item: dict[str, Any], where: str, axe: Optional[str], axe_label: Optional[str]) -> dict[str, Any]:
+    kept = {k: item.get(k) for k in ("id", "colonne", "label", "unit", "role", "valeur", "periode", "statut",
+                                      "raison", "detail") if k in item}
+    return {"destination": where, "axe": axe, "axe_label": axe_label, **kept}

@@ -1,8 +1,12 @@
 """Reference values beside an establishment's measures and flags: the mean (a flag: the share of
 « oui ») for establishments of the same type in its commune, département, académie and in France
 (the loaded data), each with the number of establishments counted and the n.c. rate (share
-without a value), **on the same period** as the establishment's value (a multi-year file: the
-rows of that rentrée only, each school's latest row of it). Codes, labels, dimensions and periods
+without a value), **on the same period** as the establishment's value. The establishments
+counted are those of the territory pages (``directory.counted_sql``: best directory row, open
+establishments) of the same type and of the sectors the column covers on that period, so that
+an establishment's commune reference and its commune's page (breakdown by type) give the same
+« k sur n » and n.c. rate. A multi-year file: the rows of that rentrée only, each school's latest
+row of it. Codes, labels, dimensions and periods
 get no reference: they are never averaged (``record`` only asks for measures and flags).
 
 No ranking: a reference is a context value, never a position in a list.
@@ -29,7 +33,7 @@ LEVELS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-_CACHE: dict[tuple[Any, ...], dict[str, tuple[int, int, Any]]] = {}
+_CACHE: dict[tuple[Any, ...], Any] = {}
 _CACHE_MAX = 2000
 
 
@@ -77,49 +81,73 @@ def _inner_select(res: dict[str, Any], columns: list[str], types: dict[str, Opti
             WHERE _key IN (SELECT uai FROM d) {filters} ORDER BY _key, {PERIOD_KEY}, {order}"""
 
 
+# Per sector of one territory: (establishments counted, {(column, period): (with a value, sum)}).
+SectorCounts = dict[str, tuple[int, dict[tuple[str, Optional[str]], tuple[int, Any]]]]
+
+
 def _level_values(conn: Connection, res: dict[str, Any], columns: list[str], kind: str, column: str,
                   code: Any, reader: access.Reader, periods: tuple[Optional[str], ...],
-                  types: dict[str, Optional[str]]) -> dict[tuple[str, Optional[str]], tuple[int, int, Any]]:
-    """(column, period) -> (establishments of that type in the territory, with a value, mean),
-    counting each readable UAI once with its best directory row — among its trusted directory
-    rows when a trusted source knows it (an editor's directory-like file never moves a school)
-    — and once per period with its latest row of that period."""
+                  types: dict[str, Optional[str]]) -> SectorCounts:
+    """Per sector (« ? » when the directory does not say), the establishments of type `kind` the
+    territory counts (``directory.counted_sql``: the definition of the territory pages) and, for
+    each column and period, how many have a value and their sum — each UAI once per period,
+    with its latest row of that period."""
     with_period = colmodel.has_period_columns(res) and any(p is not None for p in periods)
     trusted, trust_params = directory.trusted_sql(conn, "p")
     params: dict[str, Any] = {"type": kind, "code": code, **trust_params, **access.reader_params(reader),
                               "periods": [p for p in periods if p is not None]}
-    where_code = f"AND {column} = :code" if column else ""
-    aggregates = ", ".join(f"count(v.c_{i}) AS k_{i}, avg(v.c_{i}) AS m_{i}" for i in range(len(columns)))
+    # only UAIs with a row of that type in the territory can count (their best row is one): fewer rows to read
+    restrict = (f"s.uai IN (SELECT uai FROM {directory.table_name()} WHERE type = :type"
+                f"{f' AND {column} = :code' if column else ''})")
+    where_code = f"AND b.{column} = :code" if column else ""
+    counted = directory.counted_sql(trusted, f"s.uai, s.type, s.secteur, s.etat{', s.' + column if column else ''}",
+                                    restrict=restrict)
+    aggregates = ", ".join(f"count(v.c_{i}) AS k_{i}, sum(v.c_{i}) AS s_{i}" for i in range(len(columns)))
+    picked = ", ".join(f"a.k_{i}, a.s_{i}" for i in range(len(columns)))
     sql = sa.text(f"""
-        WITH candidates AS (
-            SELECT DISTINCT uai FROM {directory.table_name()} WHERE type = :type {where_code}),
-        known AS (
-            SELECT s.uai, s.type, s.commune_code, s.departement_code, s.academie_code, s.priority,
-                   s.millesime, {trusted} AS trusted
-            FROM {directory.table_name()} s JOIN package p ON p.id = s.package_id
-            WHERE s.uai IN (SELECT uai FROM candidates) AND {access.readable_packages_sql('p')}),
-        tiers AS (SELECT uai, bool_or(trusted) AS trusted FROM known GROUP BY uai),
-        best AS (
-            SELECT DISTINCT ON (r.uai) r.uai, r.commune_code, r.departement_code, r.academie_code
-            FROM known r JOIN tiers t ON t.uai = r.uai AND t.trusted = r.trusted
-            WHERE r.type = :type
-            ORDER BY r.uai, r.priority, r.millesime DESC NULLS LAST),
-        d AS (SELECT uai FROM best WHERE TRUE {where_code}),
+        WITH d AS (SELECT b.uai, coalesce(b.secteur, '?') AS secteur FROM ({counted}) b
+                   WHERE b.type = :type {where_code}),
         vals AS ({_inner_select(res, columns, types, with_period)}),
-        counted AS (SELECT count(*) AS n FROM d)
-        SELECT counted.n, v.{PERIOD_KEY} AS periode, {aggregates}
-        FROM counted LEFT JOIN vals v ON TRUE GROUP BY counted.n, v.{PERIOD_KEY}""")
-    found = {row["periode"]: row for row in conn.execute(sql, params).mappings()}
-    n = next(iter(found.values()))["n"] if found else 0
-    result: dict[tuple[str, Optional[str]], tuple[int, int, Any]] = {}
-    for period in (periods if with_period else (None,)):
-        row = found.get(period)
+        counted AS (SELECT secteur, count(*) AS n FROM d GROUP BY secteur),
+        a AS (SELECT d.secteur, v.{PERIOD_KEY} AS periode, {aggregates}
+              FROM vals v JOIN d ON d.uai = v._key GROUP BY d.secteur, v.{PERIOD_KEY})
+        SELECT c.secteur, c.n, a.periode, {picked}
+        FROM counted c LEFT JOIN a ON a.secteur = c.secteur""")
+    result: SectorCounts = {}
+    for row in conn.execute(sql, params).mappings():
+        n, found = result.setdefault(row["secteur"], (int(row["n"]), {}))
+        if all(row[f"k_{i}"] is None for i in range(len(columns))):
+            continue        # no row of this resource in the sector
+        period = row["periode"] if with_period else None
         for i, c in enumerate(columns):
-            result[(c, period)] = (n, row[f"k_{i}"], row[f"m_{i}"]) if row is not None else (n, 0, None)
+            found[(c, period)] = (int(row[f"k_{i}"] or 0), row[f"s_{i}"])
     return result
 
 
-def _reference(label: str, code: Any, n: int, k: int, mean: Any, statistic: str) -> dict[str, Any]:
+def covered_sectors(national: SectorCounts, name: str, period: Optional[str]) -> set[str]:
+    """The sectors in which a column has values on a period, in the whole readable data: the
+    universe of its figures (as on the territory pages: a source of public collèges only is not
+    « n.c. » for every private one)."""
+    return {sector for sector, (_n, found) in national.items() if found.get((name, period), (0, None))[0]}
+
+
+def _figure(counts: SectorCounts, sectors: set[str], name: str, period: Optional[str]) -> tuple[int, int, Any]:
+    """(establishments counted, with a value, mean) of one territory over the covered sectors."""
+    n = k = 0
+    total = 0.0
+    for sector in sectors:
+        if sector not in counts:
+            continue
+        n_sector, found = counts[sector]
+        k_sector, s_sector = found.get((name, period), (0, None))
+        n += n_sector
+        k += k_sector
+        total += float(s_sector or 0)
+    return n, k, (total / k if k else None)
+
+
+def _reference(label: str, code: Any, n: int, k: int, mean: Any, statistic: str, kind: str,
+               sectors: set[str]) -> dict[str, Any]:
     return {
         "label": label,
         "code": code,
@@ -128,40 +156,58 @@ def _reference(label: str, code: Any, n: int, k: int, mean: Any, statistic: str)
         "n_etablissements": n,
         "n_valeurs": k,
         "taux_nc": round(1 - k / n, 4),
+        "type": kind,
+        "secteurs": sorted(sectors),
     }
+
+
+def _cached_level(conn: Connection, res: dict[str, Any], columns: list[str], types: dict[str, Optional[str]],
+                  kind: str, level: str, column: str, code: Any, reader: access.Reader,
+                  periods: tuple[Optional[str], ...], version: tuple[Any, ...]) -> SectorCounts:
+    trust = (tuple(directory.identity_organizations()), tuple(directory.identity_harvest_sources()))
+    key = (res["table_name"], tuple(columns), tuple(types.values()), periods, kind, level, code, reader, version, trust)
+    values = _CACHE.get(key) if version else None
+    if values is None:
+        values = _level_values(conn, res, columns, kind, column, code, reader, periods, types)
+        if version:
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.clear()
+            _CACHE[key] = values
+    return values
 
 
 def compute(conn: Connection, ident: dict[str, Any], res: dict[str, Any], columns: list[str],
             reader: access.Reader, version: tuple[Any, ...] = (),
             periods: tuple[Optional[str], ...] = (None,)) -> dict[tuple[str, Optional[str]], dict[str, Any]]:
     """(column, period) -> {level: {"label", "code", "statistique", "moyenne", "n_etablissements",
-    "n_valeurs", "taux_nc"}}: for each period asked, the mean of the establishments of the
-    same type (a flag's share of « oui »: `statistique` "part_oui") on that same period.
-    Tables without a period: the period is None."""
+    "n_valeurs", "taux_nc", "type", "secteurs"}}: for each period asked, the mean of the
+    establishments of the same type (a flag's share of « oui »: `statistique` "part_oui") on
+    that same period, over the establishments the territory pages count (``directory.counted_sql``)
+    of the sectors the column covers on that period (``covered_sectors``). Tables without a
+    period: the period is None."""
     kind = ident.get("type") or "autre"
     by_name = {c["name"]: c for c in res.get("columns") or []}
     types = {c: by_name.get(c, {}).get("type") for c in columns}
     statistics = {c: ("part_oui" if colmodel.role_of(by_name.get(c, {})) == roles.FLAG else "moyenne")
                   for c in columns}
+    with_period = colmodel.has_period_columns(res) and any(p is not None for p in periods)
+    asked = periods if with_period else (None,)
+    national = _cached_level(conn, res, columns, types, kind, "france", "", None, reader, periods, version)
     result: dict[tuple[str, Optional[str]], dict[str, Any]] = {}
-    trust = (tuple(directory.identity_organizations()), tuple(directory.identity_harvest_sources()))
     for level, column, label in LEVELS:
         code = ident.get(column) if column else None
         if column and not code:
             continue
-        key = (res["table_name"], tuple(columns), tuple(types.values()),
-               periods, kind, level, code, reader, version, trust)
-        values = _CACHE.get(key) if version else None
-        if values is None:
-            values = _level_values(conn, res, columns, kind, column, code, reader, periods, types)
-            if version:
-                if len(_CACHE) >= _CACHE_MAX:
-                    _CACHE.clear()
-                _CACHE[key] = values
-        for (name, period), (n, k, mean) in values.items():
-            if not n:
-                continue
-            result.setdefault((name, period), {})[level] = _reference(label, code, n, k, mean, statistics[name])
+        counts = national if not column else _cached_level(conn, res, columns, types, kind, level, column, code,
+                                                           reader, periods, version)
+        for name in columns:
+            for period in asked:
+                sectors = covered_sectors(national, name, period)
+                n, k, mean = _figure(counts, sectors, name, period)
+                if not n:
+                    continue
+                result.setdefault((name, period), {})[level] = _reference(
+                    label, code, n, k, mean, statistics[name], kind, sectors)
     return result
 
 

@@ -7,11 +7,19 @@ data (``data_files``) and how a remote dataset becomes a dataset of the axis sch
 - **Idempotent.** The guid of a harvest object is the remote id; the CKAN dataset id and its
   resource ids are derived from (harvester, source URL, remote id) with UUID v5, so a re-run,
   or a source deleted and created again, updates the same dataset instead of creating another.
-- **Incremental.** Each successful import stores a fingerprint of the remote metadata (and of
-  the selection rule) on the harvest object that becomes *current*; the next gather imports only
-  the datasets whose fingerprint changed (``modified``, ``data_processed``, resources…), the
-  others get a "not modified" object. Data files are downloaded again only when their own
-  fingerprint changed (or their table is not in place), through one call per file.
+- **Incremental.** Each successful import stores a fingerprint of **what the portal shows** of the
+  dataset (the dict ``package_dict`` builds), of its data files (URL, checksum, last modification,
+  size) and of the selection rule on the harvest object that becomes *current*; the next gather
+  imports only the datasets whose fingerprint changed — visit counters, the source's link checker
+  extras (``check:date``…) never do. Data files are downloaded again only when their own
+  fingerprint changed (or their table is not in place), through one call per file; a file found
+  without UAI nor commune column is remembered as such and not downloaded again unless it changes.
+- **Fidelity.** What the source does not say is not invented: no licence → "non spécifiée", no
+  description → a factual one naming the source and the identifier; archived at the source →
+  archived here (private, the reason at the top of the description).
+- **Warnings.** What is imported with a remark (territory not recognised, unknown licence, file
+  without UAI nor commune column, archived at the source) is kept on the harvest object
+  (``EXTRA_WARNINGS``), read by ``job_warnings`` for the dashboard and the CLI.
 - **Disappearance.** A dataset missing from a *complete* listing is marked missing (date kept on
   its current harvest object); once the grace period (``grace_days``, default 7) has passed it is
   **archived**: made private (it leaves the catalogue, the pages and the aggregates, its tables
@@ -54,7 +62,7 @@ from ckanext.ecarto.harvesters.http import FetchError, HttpClient, HttpSettings
 
 log = logging.getLogger(__name__)
 
-HARVESTER_VERSION = "1"   # bump to re-import everything once after a mapping change
+HARVESTER_VERSION = "2"   # bump to re-import everything once after a mapping change
 
 UNCHANGED, IMPORT, MISSING, ARCHIVE = "unchanged", "import", "missing", "archive"
 
@@ -64,6 +72,12 @@ EXTRA_DATA = "ecarto_data:"        # + file key: fingerprint of the data file lo
 EXTRA_FILE = "ecarto_file:"        # + file key: temporary path between fetch and import
 EXTRA_MISSING = "ecarto_missing_since"
 EXTRA_ARCHIVED = "ecarto_archived_at"
+EXTRA_KEYLESS = "ecarto_keyless:"  # + file key: fingerprint of a file found without UAI nor commune column
+EXTRA_WARNINGS = "ecarto_warnings"  # JSON list of French warnings of the object (see ``job_warnings``)
+
+# Keys a subclass's ``package_dict`` may set beside the dataset's fields (popped before saving).
+WARNINGS_KEY = "_ecarto_warnings"            # list of French warnings for the harvest report
+ARCHIVED_KEY = "_ecarto_archived_at_source"  # the source archived the dataset (date)
 
 COMMON_OPTIONS = {
     # key: (type, config option, default)
@@ -95,6 +109,7 @@ class DataFile:
     fingerprint: str
     name: str = ""
     suffix: str = ".csv"
+    published: bool = False    # the URL as the producer publishes it (not one built by the harvester)
 
 
 @dataclass
@@ -109,6 +124,66 @@ def unknown_keys_message(n: int, key: str, unknown: set[str], possible: set[str]
     """A selection rule of the source config with keys the harvester does not know."""
     return tk._("Règle {n} de « {key} » : clé(s) inconnue(s) {unknown} (clés possibles : {possible}).").format(
         n=n, key=key, unknown=", ".join(sorted(unknown)), possible=", ".join(sorted(possible)))
+
+
+def add_warning(pkg: dict[str, Any], message: str) -> None:
+    """A warning of the harvest report about this dataset (it is imported all the same)."""
+    pkg.setdefault(WARNINGS_KEY, []).append(message)
+
+
+def unmatched_territory_warning(names: list[str], partly: bool) -> str:
+    """The remote metadata names territories the portal does not know (« World »…)."""
+    if partly:
+        return tk._("territoire(s) de la source non reconnu(s) : {names} ; le jeu est rattaché aux seuls "
+                    "territoires reconnus. Que faire : précisez « territoire_niveau » / « territoire_code » "
+                    "dans la règle de ce jeu si ce n'est pas le bon territoire.").format(names=", ".join(names))
+    return tk._("territoire(s) de la source non reconnu(s) : {names} ; le jeu est publié sans territoire. Que "
+                "faire : précisez « territoire_niveau » / « territoire_code » dans la règle de ce jeu de la "
+                "configuration de la source.").format(names=", ".join(names))
+
+
+def unknown_license_warning(value: Any) -> str:
+    """The source names a licence the portal does not know: published as "non spécifiée"."""
+    return tk._("licence de la source non reconnue (« {licence} ») : le jeu est publié avec « Licence non "
+                "spécifiée ». Que faire : vérifiez la licence auprès du producteur.").format(licence=value)
+
+
+def mark_archived_at_source(pkg: dict[str, Any], date: str, url: str) -> None:
+    """The producer archived the dataset: it is archived here too (private, with the reason at the
+    top of its description, and a warning in the harvest report)."""
+    moment = _parse(date[:10]) if date else None
+    when = _fr_date(moment) if moment else (date or "?")
+    reason = tk._("Jeu archivé par son producteur le {date} ({url}) : il n'est plus mis à jour à la source. "
+                  "Il est retiré du catalogue public du portail (privé) ; ses données restent consultables par "
+                  "les membres de l'organisation.").format(date=when, url=url)
+    pkg[ARCHIVED_KEY] = date or "?"
+    pkg["notes"] = f"**{reason}**\n\n{pkg.get('notes') or ''}".strip()
+    add_warning(pkg, tk._("archivé à la source le {date} : archivé ici aussi (rendu privé).").format(date=when))
+
+
+def object_warnings(obj: Optional[HarvestObject]) -> list[str]:
+    """The warnings recorded on a harvest object (a dataset imported with remarks)."""
+    try:
+        found = json.loads(extras_of(obj).get(EXTRA_WARNINGS) or "[]")
+    except ValueError:
+        return []
+    return [str(w) for w in found] if isinstance(found, list) else []
+
+
+def job_warnings(job_id: str) -> list[tuple[str, str]]:
+    """(guid, message) of every warning of a harvest job, for the dashboard and the CLI: what was
+    imported with a remark (territory not recognised, file without UAI nor commune column,
+    dataset archived at the source…). Errors stay ``HarvestObjectError``."""
+    objects = (model.Session.query(HarvestObject).filter(HarvestObject.harvest_job_id == job_id)
+               .order_by(HarvestObject.gathered).all())
+    return [(obj.guid, message) for obj in objects for message in object_warnings(obj)]
+
+
+def _add_object_warning(obj: HarvestObject, message: str) -> None:
+    found = object_warnings(obj)
+    if message not in found:
+        found.append(message)
+    set_extra(obj, EXTRA_WARNINGS, json.dumps(found, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- state helpers
@@ -303,9 +378,20 @@ class EcartoHarvester(HarvesterBase):
     def resource_id_for(package_id: str, key: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecarto-resource:{package_id}:{key}"))
 
-    def fingerprint(self, remote: Remote, config: dict[str, Any]) -> str:
-        record = {k: v for k, v in remote.record.items() if k not in self.VOLATILE_KEYS}
-        payload = json.dumps({"v": HARVESTER_VERSION, "record": record, "rule": remote.rule,
+    def fingerprint(self, remote: Remote, config: dict[str, Any], base_url: str = "") -> str:
+        """What decides whether a dataset is imported again: **what the portal shows** of it (the
+        dataset dict ``package_dict`` builds) and the fingerprints of its data files
+        (url, checksum, last modification, size), with the rule and the ``private`` option. What
+        the portal does not show — visit counters, the source's link checker extras
+        (``check:date``, ``check:status``…), analysis dates — never makes an "update"."""
+        try:
+            shown: Any = self.package_dict(remote, config, base_url)
+            files = sorted((d.key, d.fingerprint) for d in self.data_files(remote, config))
+        except (RecordError, ValueError, KeyError, TypeError):
+            # cannot be mapped (its import will say why): the remote metadata as a whole
+            shown = {k: v for k, v in remote.record.items() if k not in self.VOLATILE_KEYS}
+            files = []
+        payload = json.dumps({"v": HARVESTER_VERSION, "shown": shown, "files": files, "rule": remote.rule,
                               "private": bool(config.get("private"))}, sort_keys=True, default=str)
         return hashlib.sha1(payload.encode()).hexdigest()
 
@@ -375,7 +461,7 @@ class EcartoHarvester(HarvesterBase):
         flags = extras_of(cur)
         if flags.get(EXTRA_MISSING) or flags.get(EXTRA_ARCHIVED):
             return IMPORT   # back at the source: cancels the missing mark / the archive
-        if flags.get(EXTRA_FINGERPRINT) != self.fingerprint(remote, config):
+        if flags.get(EXTRA_FINGERPRINT) != self.fingerprint(remote, config, self.base_url(source)):
             return IMPORT
         return UNCHANGED
 
@@ -436,17 +522,36 @@ class EcartoHarvester(HarvesterBase):
                     and _table_in_place(resource_id)):
                 set_extra(harvest_object, EXTRA_DATA + data.key, data.fingerprint)
                 continue
+            keyless = keyless_mark(data, remote.rule)
+            if not content.get("force") and previous.get(EXTRA_KEYLESS + data.key) == keyless:
+                # already found without UAI nor commune column, and unchanged: not downloaded again
+                set_extra(harvest_object, EXTRA_KEYLESS + data.key, keyless)
+                continue
             try:
                 path = http.download(data.url, suffix=data.suffix)
             except FetchError as exc:
-                self._save_object_error(self._about(remote, tk._(
-                    "données « {name} » non téléchargées. {error}").format(name=data.name or data.key, error=exc)),
-                    harvest_object, "Fetch")
+                self._save_object_error(self._about(remote, self._download_problem(remote, data, exc)),
+                                        harvest_object, "Fetch")
                 continue
             set_extra(harvest_object, EXTRA_FILE + data.key, json.dumps(
-                {"path": path, "fingerprint": data.fingerprint, "name": data.name, "url": data.url}))
+                {"path": path, "fingerprint": data.fingerprint, "name": data.name, "url": data.url,
+                 "keyless": keyless}))
         harvest_object.save()
         return True
+
+    @staticmethod
+    def _download_problem(remote: Remote, data: DataFile, exc: FetchError) -> str:
+        """One message per failed download, naming the right culprit: a file link the producer
+        publishes in its catalogue that answers 404 is the producer's to fix, not the source
+        configuration's."""
+        name = data.name or data.key
+        if exc.status == 404 and data.published:
+            return tk._("fichier « {name} » introuvable : le lien que le producteur publie sur la fiche du jeu "
+                        "({url}) répond HTTP 404. Le lien est cassé à la source : signalez-le au producteur "
+                        "({page}) ; la configuration de la source n'y est pour rien. Les données déjà chargées "
+                        "restent en place et le fichier sera retenté au prochain moissonnage.").format(
+                            name=name, url=data.url, page=remote.url)
+        return tk._("données « {name} » non téléchargées. {error}").format(name=name, error=exc)
 
     # ------------------------------------------------------------------ import
 
@@ -480,9 +585,14 @@ class EcartoHarvester(HarvesterBase):
         except (ValueError, RecordError) as exc:
             self._save_object_error(self._about(remote, exc), obj, "Import")
             return False
-        saved = self._save_package(obj, remote, pkg, config)
+        warnings = list(pkg.pop(WARNINGS_KEY, []))
+        archived = pkg.pop(ARCHIVED_KEY, None)
+        saved = self._save_package(obj, remote, pkg, config, archived=bool(archived))
         if saved is None:
             return False
+        set_extra(obj, EXTRA_WARNINGS, None)
+        for warning in warnings:
+            _add_object_warning(obj, self._about(remote, warning))
         ok = True
         names = {r["id"]: r.get("name") or r["id"] for r in saved.get("resources", [])}
         for key, info in files.items():
@@ -490,7 +600,14 @@ class EcartoHarvester(HarvesterBase):
             if resource_id not in names:
                 continue
             report = ingest.ingest_resource(resource_id, info["path"])
-            if report.status == "error":
+            if report.status == "skipped":
+                set_extra(obj, EXTRA_KEYLESS + key, info.get("keyless"))
+                _add_object_warning(obj, self._about(remote, tk._(
+                    "fichier « {name} » ({url}) sans colonne UAI ni code commune : publié en lien, non chargé en "
+                    "base. Il ne sera téléchargé à nouveau que s'il change. Que faire : s'il contient une telle "
+                    "colonne sous un autre nom, précisez « uai_column » ou « commune_column » dans la règle de ce "
+                    "jeu.").format(name=names[resource_id], url=info["url"])))
+            elif report.status == "error":
                 ok = False
                 self._save_object_error(self._about(remote, tk._(
                     "données de la ressource « {name} » ({url}) non chargées. {reason} Que faire : vérifiez le "
@@ -502,7 +619,7 @@ class EcartoHarvester(HarvesterBase):
         errored = model.Session.query(HarvestObjectError).filter(
             HarvestObjectError.harvest_object_id == obj.id).count() > 0
         if ok and not errored:
-            set_extra(obj, EXTRA_FINGERPRINT, self.fingerprint(remote, config))
+            set_extra(obj, EXTRA_FINGERPRINT, self.fingerprint(remote, config, self.base_url(source)))
         obj.save()
         return ok and not errored
 
@@ -511,7 +628,9 @@ class EcartoHarvester(HarvesterBase):
                 "ignore_auth": True, ingest.SKIP_FLAG: True}
 
     def _save_package(self, obj: HarvestObject, remote: Remote, pkg: dict[str, Any],
-                      config: dict[str, Any]) -> Optional[dict[str, Any]]:
+                      config: dict[str, Any], *, archived: bool = False) -> Optional[dict[str, Any]]:
+        """Create or update the dataset. ``archived``: archived at the source, so private here (or
+        deleted when the source has no organization: a dataset without one cannot be private)."""
         source = obj.source
         package_id = self.package_id_for(source, remote.guid)
         source_package = model.Package.get(source.id)
@@ -521,7 +640,7 @@ class EcartoHarvester(HarvesterBase):
         pkg["type"] = "dataset"
         if owner_org:
             pkg["owner_org"] = owner_org
-        pkg["private"] = bool(config.get("private")) if owner_org else False
+        pkg["private"] = bool(config.get("private") or archived) if owner_org else False
         resources = []
         for res in pkg.get("resources", []):
             res = dict(res)
@@ -566,6 +685,8 @@ class EcartoHarvester(HarvesterBase):
                 "enregistrement impossible ({error}). Consultez les journaux du serveur.").format(error=exc)),
                 obj, "Import")
             return None
+        if archived and not owner_org:
+            tk.get_action("package_delete")(self._context(), {"id": package_id})
         kept = {r["id"] for r in saved.get("resources", [])}
         for resource_id in previous_resources - kept:
             ingest.drop_resource(resource_id)   # package_update does not call the resource hooks
@@ -599,6 +720,16 @@ class EcartoHarvester(HarvesterBase):
         obj.current = False
         obj.save()
         return True
+
+
+def keyless_mark(data: DataFile, rule: dict[str, Any]) -> str:
+    """What is remembered of a file found without UAI nor commune column: its fingerprint (URL,
+    checksum, last modification, size) and the rule's key columns and dictionary — a change of either
+    is a reason to look at it again."""
+    payload = json.dumps({"file": data.fingerprint, "uai": rule.get("uai_column"),
+                          "commune": rule.get("commune_column"), "dictionary": rule.get("data_dictionary")},
+                         sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode()).hexdigest()
 
 
 def _table_in_place(resource_id: str) -> bool:

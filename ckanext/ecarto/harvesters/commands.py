@@ -48,6 +48,10 @@ def harvest(source: str, force: bool) -> None:
         archived=summary.archived, errored=summary.errored))
     for note in summary.missing_notes:
         click.echo(f"  {note}")
+    if summary.warnings:
+        click.echo(tk._("Remarques ({n}) :").format(n=len(summary.warnings)))
+        for guid, message in summary.warnings:
+            click.echo(f"  - {guid} : {message}")
     if summary.gather_errors or summary.object_errors:
         click.echo(tk._("Erreurs ({n}) :").format(n=summary.errors))
         for message in summary.gather_errors:

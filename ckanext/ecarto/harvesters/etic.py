@@ -17,6 +17,7 @@ from typing import Any, Iterable, Optional
 
 from ckanext.ecarto.etablissements import axes
 from ckanext.ecarto.etablissements.identity import normalise_header
+from ckanext.ecarto.harvesters.mapping import annotation_text
 
 # Documented ETIC variable (report wording or technical spelling) -> (axis, indicator id).
 ETIC_VARIABLES: dict[str, tuple[str, str]] = {
@@ -78,9 +79,13 @@ def data_dictionary(fields: Iterable[dict[str, Any]], axe: Optional[str], *,
             continue
         entry: dict[str, Any] = {"column": label if header == "label" else name, "label": label,
                                  "type": ODS_TYPES.get(str(field.get("type") or ""), "string")}
-        unit = (field.get("annotations") or {}).get("unit") if isinstance(field.get("annotations"), dict) else None
+        annotations = field.get("annotations")
+        unit = annotation_text(annotations.get("unit")) if isinstance(annotations, dict) else None
         if unit:
-            entry["unit"] = str(unit)
+            entry["unit"] = unit
+        description = field.get("description")
+        if isinstance(description, str) and description.strip():
+            entry["description"] = description.strip()
         indicator = indicator_for(axe, label, name)
         if indicator is not None:
             entry["indicator"] = indicator.id

@@ -82,7 +82,7 @@ class HttpClient:
                 last_problem = "timeout"
                 continue
             except requests.ConnectionError as exc:
-                last_problem = tk._("connexion impossible ({error})").format(error=_short(exc))
+                last_problem = network_reason(exc)
                 continue
             except requests.RequestException as exc:
                 raise FetchError(tk._("Requête invalide vers {url} : {error}. Vérifiez l'URL de la source "
@@ -185,7 +185,7 @@ class HttpClient:
                     raw_got = response.raw.tell() if hasattr(response.raw, "tell") else got
                     if expected_n is not None and raw_got < expected_n:
                         raise _Truncated(raw_got, expected_n) from exc
-                    raise _TransferFailed(_short(exc)) from exc
+                    raise _TransferFailed(network_reason(exc)) from exc
             raw_got = response.raw.tell() if hasattr(response.raw, "tell") else got
             if expected_n is not None and raw_got < expected_n:
                 raise _Truncated(raw_got, expected_n)
@@ -207,6 +207,40 @@ class _TransferFailed(Exception):
     def __init__(self, detail: str):
         super().__init__(detail)
         self.detail = detail
+
+
+def network_reason(exc: BaseException) -> str:
+    """What went wrong on the network, in French words, from the exception chain — never the
+    network library's own text (long, technical, and cut in the middle)."""
+    seen: list[BaseException] = []
+    current: Optional[BaseException] = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__ or _reason_of(current)
+    text = " ".join(f"{type(e).__name__} {e}" for e in seen).lower()
+    if "timed out" in text or "timeout" in text:
+        return tk._("délai de lecture dépassé")
+    if "refused" in text or "errno 111" in text:
+        return tk._("connexion refusée : aucun serveur n'écoute à cette adresse")
+    if ("name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text
+            or "temporary failure in name resolution" in text or "nameresolution" in text):
+        return tk._("nom de serveur inconnu (DNS)")
+    if "ssl" in text or "certificate" in text:
+        return tk._("connexion sécurisée (TLS) refusée : certificat invalide ou protocole non pris en charge")
+    if "reset" in text or "aborted" in text or "remotedisconnected" in text or "broken pipe" in text:
+        return tk._("connexion coupée par le serveur distant")
+    if "unreachable" in text or "no route" in text:
+        return tk._("réseau injoignable")
+    return tk._("connexion impossible")
+
+
+def _reason_of(exc: BaseException) -> Optional[BaseException]:
+    """urllib3 keeps the cause of a failed connection in ``reason`` (MaxRetryError)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], BaseException) else None
 
 
 def _short(exc: BaseException) -> str:

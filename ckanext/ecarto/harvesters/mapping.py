@@ -8,11 +8,13 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 from typing import Any, Iterable, Optional
+from urllib.parse import urlparse
+
+import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.core.axes import FREQUENCY_BASE
 from ckanext.ecarto.referentiel import territories
 
-DEFAULT_LICENSE = "etalab-2.0"
 UNKNOWN_LICENSE = "notspecified"
 
 # udata licence ids (www.data.gouv.fr/api/1/datasets/licenses/) -> portal licence ids.
@@ -61,17 +63,42 @@ def license_id(value: Any, url: Any = None) -> Optional[str]:
 # --------------------------------------------------------------------------- frequency
 
 
-# udata frequencies -> the portal's vocabulary (core/axes.FREQUENCIES). When the portal has
-# no exact code, the closest one that is NOT more frequent than the source is chosen, so that the
-# portal never promises fresher data than the producer does.
+# Every udata frequency code (udata/core/dataset/constants.py ``UpdateFrequency``, udata 17, with
+# its legacy aliases) and every code of the EU frequency authority table
+# (publications.europa.eu/resource/authority/frequency, what DCAT carries) -> the portal's vocabulary
+# (core/axes.FREQUENCIES). When the portal has no exact code, the closest one that is NOT more
+# frequent than the source is chosen, so that the portal never promises fresher data than the
+# producer does; a rhythm slower than every three years is "irregular" (no regular code fits).
+# `punctual` is udata's "as needed" (EU AS_NEEDED): updated when needed, hence irregular — not
+# "never". `notPlanned` (no update planned) is "never"; `other` says nothing: "unknown".
+_SUB_DAILY = ("oneminute", "fiveminutes", "tenminutes", "fifteenminutes", "thirtyminutes",
+              "hourly", "bihourly", "trihourly", "twelvehours", "severaltimesaday", "fourtimesaday",
+              "threetimesaday", "semidaily")
 UDATA_FREQUENCIES: dict[str, str] = {
-    "continuous": "CONT", "hourly": "DAILY", "fourtimesaday": "DAILY", "threetimesaday": "DAILY",
-    "semidaily": "DAILY", "daily": "DAILY", "fourtimesaweek": "WEEKLY", "threetimesaweek": "WEEKLY",
-    "semiweekly": "WEEKLY", "weekly": "WEEKLY", "biweekly": "MONTHLY", "threetimesamonth": "MONTHLY",
-    "semimonthly": "MONTHLY", "monthly": "MONTHLY", "bimonthly": "QUARTERLY", "quarterly": "QUARTERLY",
-    "threetimesayear": "ANNUAL", "semiannual": "ANNUAL", "annual": "ANNUAL", "biennial": "BIENNIAL",
-    "triennial": "TRIENNIAL", "quinquennial": "IRREG", "irregular": "IRREG", "punctual": "NEVER",
-    "unknown": "UNKNOWN",
+    "continuous": "CONT", "realtime": "CONT",
+    **{code: "DAILY" for code in _SUB_DAILY},
+    "daily": "DAILY",
+    "fivetimesaweek": "WEEKLY", "fourtimesaweek": "WEEKLY", "threetimesaweek": "WEEKLY",
+    "semiweekly": "WEEKLY", "weekly": "WEEKLY",
+    "biweekly": "MONTHLY", "fortnighly": "MONTHLY", "fortnightly": "MONTHLY",
+    "threetimesamonth": "MONTHLY", "semimonthly": "MONTHLY", "monthly": "MONTHLY",
+    "bimonthly": "QUARTERLY", "quarterly": "QUARTERLY",
+    "threetimesayear": "ANNUAL", "semiannual": "ANNUAL", "biannual": "ANNUAL", "annual": "ANNUAL",
+    "biennial": "BIENNIAL", "triennial": "TRIENNIAL",
+    "quadrennial": "IRREG", "quinquennial": "IRREG", "decennial": "IRREG", "bidecennial": "IRREG",
+    "tridecennial": "IRREG", "irregular": "IRREG", "punctual": "IRREG",
+    "never": "NEVER", "notplanned": "NEVER",
+    "other": "UNKNOWN", "unknown": "UNKNOWN",
+}
+# EU frequency authority codes that are not the portal's own (the portal's own map to themselves).
+EU_FREQUENCIES: dict[str, str] = {
+    "UPDATE_CONT": "CONT", "1MIN": "DAILY", "5MIN": "DAILY", "10MIN": "DAILY", "15MIN": "DAILY",
+    "30MIN": "DAILY", "HOURLY": "DAILY", "BIHOURLY": "DAILY", "TRIHOURLY": "DAILY", "12HRS": "DAILY",
+    "DAILY_2": "DAILY", "DAILY_3": "DAILY", "WEEKLY_2": "WEEKLY", "WEEKLY_3": "WEEKLY", "WEEKLY_5": "WEEKLY",
+    "BIWEEKLY": "MONTHLY", "MONTHLY_2": "MONTHLY", "MONTHLY_3": "MONTHLY", "BIMONTHLY": "QUARTERLY",
+    "ANNUAL_2": "ANNUAL", "ANNUAL_3": "ANNUAL", "QUADRENNIAL": "IRREG", "QUINQUENNIAL": "IRREG",
+    "DECENNIAL": "IRREG", "BIDECENNIAL": "IRREG", "TRIDECENNIAL": "IRREG", "AS_NEEDED": "IRREG",
+    "NOT_PLANNED": "NEVER", "OTHER": "UNKNOWN", "OP_DATPRO": "UNKNOWN",
 }
 # French words (Opendatasoft `dcat.accrualperiodicity` is often free text)
 FRENCH_FREQUENCIES: dict[str, str] = {
@@ -79,28 +106,46 @@ FRENCH_FREQUENCIES: dict[str, str] = {
     "journaliere": "DAILY", "hebdomadaire": "WEEKLY", "mensuelle": "MONTHLY", "mensuel": "MONTHLY",
     "bimestrielle": "QUARTERLY", "trimestrielle": "QUARTERLY", "trimestriel": "QUARTERLY",
     "semestrielle": "ANNUAL", "annuelle": "ANNUAL", "annuel": "ANNUAL", "biennale": "BIENNIAL",
-    "triennale": "TRIENNIAL", "irreguliere": "IRREG", "ponctuelle": "NEVER", "ponctuel": "NEVER",
-    "inconnue": "UNKNOWN",
+    "triennale": "TRIENNIAL", "irreguliere": "IRREG", "ponctuelle": "IRREG", "ponctuel": "IRREG",
+    "au besoin": "IRREG", "selon les besoins": "IRREG", "jamais": "NEVER", "non planifiee": "NEVER",
+    "inconnue": "UNKNOWN", "autre": "UNKNOWN",
 }
 EU_CODES = ("CONT", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "ANNUAL", "BIENNIAL", "TRIENNIAL",
             "IRREG", "NEVER", "UNKNOWN")
 
 
 def frequency(value: Any) -> Optional[str]:
-    """EU frequency URI for a udata code, an EU URI or code, or a French word; None if unknown."""
+    """EU frequency URI (one of the portal's) for a udata code, a Dublin Core frequency term, an EU
+    URI or code, or a French word; None if unknown."""
     raw = str(value or "").strip()
     if not raw:
         return None
     tail = raw.rstrip("/").rsplit("/", 1)[-1]
     if tail.upper() in EU_CODES:
         return FREQUENCY_BASE + tail.upper()
-    key = re.sub(r"[^a-z]", "", raw.lower())
+    if tail.upper() in EU_FREQUENCIES:
+        return FREQUENCY_BASE + EU_FREQUENCIES[tail.upper()]
+    key = re.sub(r"[^a-z]", "", tail.lower())   # a udata code, or a Dublin Core term (purl.org/cld/freq/…)
     if key in UDATA_FREQUENCIES:
         return FREQUENCY_BASE + UDATA_FREQUENCIES[key]
     plain = plain_text(raw)
     if plain in FRENCH_FREQUENCIES:
         return FREQUENCY_BASE + FRENCH_FREQUENCIES[plain]
     return None
+
+
+# Attachment MIME types -> CKAN formats (what the resource list shows).
+MIMETYPE_FORMATS = {
+    "application/pdf": "PDF", "text/csv": "CSV", "application/json": "JSON", "application/geo+json": "GeoJSON",
+    "application/vnd.geo+json": "GeoJSON", "application/zip": "ZIP", "application/x-zip-compressed": "ZIP",
+    "application/gzip": "GZ", "application/x-gzip": "GZ", "application/xml": "XML", "text/xml": "XML",
+    "text/plain": "TXT", "text/html": "HTML", "image/png": "PNG", "image/jpeg": "JPEG", "image/svg+xml": "SVG",
+    "application/vnd.ms-excel": "XLS", "application/msword": "DOC",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+    "application/vnd.oasis.opendocument.spreadsheet": "ODS", "application/vnd.oasis.opendocument.text": "ODT",
+    "application/vnd.google-earth.kml+xml": "KML", "application/x-shapefile": "SHP",
+}
 
 
 # --------------------------------------------------------------------------- dates
@@ -136,23 +181,40 @@ def territory_from_zones(zones: Iterable[Any], granularity: Any = None) -> Optio
     """(level, code) of udata spatial zones (`fr:departement:31`, `fr:region:76`,
     `fr:commune:31555@2020-01-01`, `country:fr`); several zones give their smallest common
     enclosing territory. None when nothing maps."""
+    return zones_report(zones, granularity)[0]
+
+
+def zones_report(zones: Iterable[Any], granularity: Any = None) -> tuple[Optional[tuple[str, str]], list[str]]:
+    """``territory_from_zones`` and the zone ids that matched no French territory (reported in
+    the harvest report, never dropped silently)."""
     found: list[territories.Territory] = []
+    unmatched: list[str] = []
     france = False
     for zone in zones or []:
         ident = zone.get("id") if isinstance(zone, dict) else zone
-        match = _ZONE.match(str(ident or "").split("@")[0])
+        ident = str(ident or "").strip()
+        if not ident:
+            continue
+        match = _ZONE.match(ident.split("@")[0])
         if not match:
+            unmatched.append(ident)
             continue
         level, code = match.group(1), match.group(2)
         if level in ("pays", "country"):
-            france = france or code.lower() == "fr"
+            if code.lower() == "fr":
+                france = True
+            else:
+                unmatched.append(ident)
             continue
         territory = territories.get(level, code)
         if territory is not None:
             found.append(territory)
+        else:
+            unmatched.append(ident)
     if not found:
-        return (territories.FRANCE, "") if france or str(granularity or "") == "country" else None
-    return _common(found)
+        whole = (territories.FRANCE, "") if france or str(granularity or "") == "country" else None
+        return whole, unmatched
+    return _common(found), unmatched
 
 
 def _chain(territory: territories.Territory) -> list[tuple[str, str]]:
@@ -169,15 +231,25 @@ def _common(found: list[territories.Territory]) -> tuple[str, str]:
 
 def territory_from_names(names: Iterable[Any]) -> Optional[tuple[str, str]]:
     """Opendatasoft `territory` metadata (names such as « France », « Occitanie »)."""
+    return names_report(names)[0]
+
+
+def names_report(names: Iterable[Any]) -> tuple[Optional[tuple[str, str]], list[str]]:
+    """``territory_from_names`` and the names that matched no French territory (« World »…)."""
     found: list[territories.Territory] = []
+    unmatched: list[str] = []
     for name in names or []:
         plain = plain_text(name)
+        if not plain:
+            continue
         if plain in ("france", "france entiere", "national"):
-            return (territories.FRANCE, "")
+            return (territories.FRANCE, ""), []
         matches = [t for t in territories.search(str(name), limit=5) if plain_text(t.name) == plain]
         if matches:
             found.append(matches[0])
-    return _common(found) if found else None
+        else:
+            unmatched.append(str(name))
+    return (_common(found) if found else None), unmatched
 
 
 # --------------------------------------------------------------------------- text
@@ -254,3 +326,25 @@ def rule_dictionary(found: Any, declared: Any) -> Any:
             by_column[str(entry["column"])] = {**by_column.get(str(entry["column"]), {}), **entry}
     merged = list(by_column.values())
     return {"columns": merged, "layout": layout} if layout else merged
+
+
+def annotation_text(value: Any) -> Optional[str]:
+    """An Opendatasoft field annotation as text. Explore v2.1 gives each annotation as a list of
+    arguments (``"unit": ["%"]``, ``"facet": []``), v2.0 and hand-made metadata a plain value:
+    ``["%"]`` -> ``%``, ``[]`` -> None, never the Python spelling ``"['%']"``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (list, tuple)):
+        parts = [str(v).strip() for v in value if v is not None and str(v).strip()]
+        return ", ".join(parts) or None
+    text = str(value).strip()
+    return text or None
+
+
+def fallback_description(source_url: str, identifier: str, url: str) -> str:
+    """The description of a harvested dataset whose producer gave none: factual, in French,
+    naming where it comes from (a harvested dataset always has a description)."""
+    source = urlparse(source_url).netloc or source_url or "?"
+    return tk._("Jeu de données moissonné depuis {source} (identifiant à la source : {identifier}). Le "
+                "producteur n'en a pas publié de description : voir la fiche d'origine, {url}.").format(
+                    source=source, identifier=identifier, url=url)

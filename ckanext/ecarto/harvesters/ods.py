@@ -35,8 +35,9 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.harvesters import etic, mapping
-from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote,
-                                            apply_rule, unknown_keys_message)
+from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote, add_warning,
+                                            apply_rule, unknown_keys_message, unknown_license_warning,
+                                            unmatched_territory_warning)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/explore/v2.1"
@@ -213,8 +214,10 @@ class EcartoOdsHarvester(EcartoHarvester):
             "name": remote.guid,
             "title": rule.get("title") or remote.title,
             "axe": axe,
-            "notes": mapping.html_to_text(metas.get("description")),
-            "license_id": license_id or (mapping.DEFAULT_LICENSE if not metas.get("license") else mapping.UNKNOWN_LICENSE),
+            "notes": mapping.html_to_text(metas.get("description")) or mapping.fallback_description(
+                base_url, remote.guid, remote.url),
+            # no licence at the source: "non spécifiée", never a licence the producer did not give
+            "license_id": license_id or mapping.UNKNOWN_LICENSE,
             "url": remote.url,
             "author": metas.get("publisher") or None,
             "maintainer": dcat.get("contact_name") or None,
@@ -223,7 +226,13 @@ class EcartoOdsHarvester(EcartoHarvester):
             "frequency": mapping.frequency(dcat.get("accrualperiodicity")),
             "millesime": rule.get("millesime"),
         }
-        apply_rule(pkg, rule, axe, lambda: mapping.territory_from_names(_as_list(metas.get("territory"))))
+        if metas.get("license") and not license_id:
+            add_warning(pkg, unknown_license_warning(metas["license"]))
+        names = _as_list(metas.get("territory"))
+        found, unmatched = mapping.names_report(names)
+        apply_rule(pkg, rule, axe, lambda: found)
+        if unmatched and not rule.get("territoire_niveau"):
+            add_warning(pkg, unmatched_territory_warning(unmatched, found is not None))
         pkg["resources"] = self._resources(remote, axe, base_url)
         return {k: v for k, v in pkg.items() if v not in (None, "")}
 
@@ -242,20 +251,26 @@ class EcartoOdsHarvester(EcartoHarvester):
             })
         for attachment in record.get("attachments") or []:
             url = attachment.get("url") or ""
+            published = url
             if url.startswith("odsfile://"):
                 url = f"{api_base(base_url)}/catalog/datasets/{remote.guid}/attachments/{attachment.get('id')}"
             if not url:
                 continue
             resources.append({"key": f"attachment-{attachment.get('id') or url}",
                               "name": attachment.get("title") or attachment.get("id") or "Pièce jointe",
-                              "url": url, "format": _format_of(attachment.get("mimetype"), url)})
+                              "url": url, "format": attachment_format(attachment.get("mimetype"), published)})
         return resources
 
 
-def _format_of(mimetype: Optional[str], url: str) -> str:
-    known = {"application/pdf": "PDF", "text/csv": "CSV", "application/json": "JSON",
-             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX"}
-    if mimetype in known:
-        return known[mimetype]
-    ext = url.split("?")[0].rsplit(".", 1)[-1].upper()
-    return ext if 1 < len(ext) <= 5 else ""
+def attachment_format(mimetype: Optional[str], url: str) -> str:
+    """The format of an attachment: from its MIME type (``application/zip`` -> ZIP), else from the
+    extension of its file name (``odsfile://cities1000.zip`` -> ZIP)."""
+    kind = str(mimetype or "").split(";")[0].strip().lower()
+    if kind in mapping.MIMETYPE_FORMATS:
+        return mapping.MIMETYPE_FORMATS[kind]
+    name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].upper() if "." in name else ""
+    if ext.isalnum() and 1 < len(ext) <= 5:
+        return ext
+    subtype = kind.rsplit("/", 1)[-1].split("+")[0]
+    return subtype.upper() if subtype.isalnum() and 1 < len(subtype) <= 5 else ""

@@ -43,6 +43,7 @@ class RunSummary:
     gather_errors: list[str] = field(default_factory=list)
     object_errors: list[tuple[str, str]] = field(default_factory=list)   # (guid, message)
     missing_notes: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)   # (guid, remark): imported with a remark
     closed_jobs: list[str] = field(default_factory=list)
     status: str = ""
 
@@ -170,4 +171,5 @@ def summarise(job_id: str, source: str = "") -> RunSummary:
             summary.unchanged += 1
         for error in sorted(obj.errors, key=lambda e: e.created):
             summary.object_errors.append((obj.guid, error.message))
+    summary.warnings = base.job_warnings(job_id)
     return summary

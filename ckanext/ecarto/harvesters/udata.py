@@ -37,8 +37,9 @@ import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.core.axes import AXIS_IDS
 from ckanext.ecarto.harvesters import mapping
-from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote,
-                                            apply_rule, unknown_keys_message)
+from ckanext.ecarto.harvesters.base import (DataFile, EcartoHarvester, Listing, RecordError, Remote, add_warning,
+                                            apply_rule, mark_archived_at_source, unknown_keys_message,
+                                            unknown_license_warning, unmatched_territory_warning)
 from ckanext.ecarto.harvesters.http import FetchError, HttpClient
 
 API_PATH = "/api/1"
@@ -136,12 +137,14 @@ class EcartoUdataHarvester(EcartoHarvester):
         if q and not tags:
             queries.append((f"{api}/datasets/", {"q": q, "page_size": size}))
         any_ok = False
+        failures: list[FetchError] = []
         for url, params in queries:
             try:
                 for dataset in self._pages(http, url, params):
                     found.setdefault(str(dataset.get("id")), dataset)
                 any_ok = True
             except FetchError as exc:
+                failures.append(exc)
                 listing.complete = False
                 listing.errors.append(tk._("Liste {url} illisible : {error}").format(url=url, error=exc))
         for ident in _list(config.get("datasets")):
@@ -158,13 +161,20 @@ class EcartoUdataHarvester(EcartoHarvester):
                     any_ok = True
                     listing.scanned += 1   # the source answered: this dataset is gone
                     continue
+                failures.append(exc)
                 listing.complete = False
                 listing.errors.append(tk._("Jeu « {id} » illisible : {error}").format(id=ident, error=exc))
                 continue
             if isinstance(dataset, dict) and dataset.get("id"):
                 found.setdefault(str(dataset["id"]), dataset)
-        if not any_ok and not found and listing.errors:
-            raise FetchError(" ".join(listing.errors), url=api)
+        if not any_ok and not found and failures:
+            # the source answers nothing: one message (the first failure), not one per query
+            first = failures[0]
+            others = len(failures) - 1
+            if others:
+                raise FetchError(tk._("{error} ({n} autre(s) requête(s) de la source en échec de la même "
+                                      "façon.)").format(error=first, n=others), url=first.url, status=first.status)
+            raise first
         listing.scanned += len(found)
         for dataset in found.values():
             if dataset.get("deleted") or dataset.get("private"):
@@ -208,7 +218,7 @@ class EcartoUdataHarvester(EcartoHarvester):
                                       "filesize": res.get("filesize")}, sort_keys=True, default=str)
             files.append(DataFile(key=f"resource-{res.get('id')}", url=res["url"], fingerprint=fingerprint,
                                   name=str(res.get("title") or res.get("id")),
-                                  suffix=FORMAT_SUFFIX.get(fmt, ".csv")))
+                                  suffix=FORMAT_SUFFIX.get(fmt, ".csv"), published=True))
         return files
 
     # ------------------------------------------------------------------ metadata
@@ -228,7 +238,8 @@ class EcartoUdataHarvester(EcartoHarvester):
             "name": record.get("slug") or remote.guid,
             "title": remote.title,
             "axe": axe,
-            "notes": record.get("description") or "",
+            "notes": str(record.get("description") or "").strip() or mapping.fallback_description(
+                base_url, remote.guid, remote.url),
             "license_id": license_id or mapping.UNKNOWN_LICENSE,
             "url": remote.url,
             "author": org.get("name") or None,
@@ -240,9 +251,15 @@ class EcartoUdataHarvester(EcartoHarvester):
             "temporal_end": end,
             "millesime": rule.get("millesime") or mapping.millesime_from_period(start, end),
         }
+        if record.get("license") and not license_id:
+            add_warning(pkg, unknown_license_warning(record["license"]))
         spatial = record.get("spatial") or {}
-        apply_rule(pkg, rule, axe, lambda: mapping.territory_from_zones(spatial.get("zones") or [],
-                                                                               spatial.get("granularity")))
+        found, unmatched = mapping.zones_report(spatial.get("zones") or [], spatial.get("granularity"))
+        apply_rule(pkg, rule, axe, lambda: found)
+        if unmatched and not rule.get("territoire_niveau"):
+            add_warning(pkg, unmatched_territory_warning(unmatched, found is not None))
+        if record.get("archived"):
+            mark_archived_at_source(pkg, mapping.iso_date(record["archived"]) or str(record["archived"]), remote.url)
         data_keys = {d.key for d in self.data_files(remote, config)}
         resources = []
         for res in record.get("resources") or []:
@@ -250,7 +267,7 @@ class EcartoUdataHarvester(EcartoHarvester):
                 continue
             key = f"resource-{res.get('id')}"
             entry: dict[str, Any] = {"key": key, "name": res.get("title") or res.get("id"), "url": res["url"],
-                                     "format": str(res.get("format") or "").upper(),
+                                     "format": resource_format(res),
                                      "description": res.get("description") or None}
             if key in data_keys:
                 entry.update(uai_column=rule.get("uai_column"), commune_column=rule.get("commune_column"),
@@ -261,6 +278,15 @@ class EcartoUdataHarvester(EcartoHarvester):
             resources.append(entry)
         pkg["resources"] = resources
         return {k: v for k, v in pkg.items() if v not in (None, "")}
+
+
+def resource_format(res: dict[str, Any]) -> str:
+    """A udata resource's format as published (``csv`` -> CSV), else from its MIME type."""
+    fmt = str(res.get("format") or "").strip().strip(".").upper()
+    if fmt:
+        return fmt
+    mime = str(res.get("mime") or "").split(";")[0].strip().lower()
+    return mapping.MIMETYPE_FORMATS.get(mime, "")
 
 
 def _same_host(first: str, candidate: str) -> str:

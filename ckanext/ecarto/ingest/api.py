@@ -20,8 +20,8 @@ from ckanext.ecarto.ingest.report import IngestReport
 
 log = logging.getLogger(__name__)
 
-TABULAR_FORMATS = frozenset({"csv", "tsv", "txt", "text/csv", "xlsx", "xls", "json", "jsonl", "ndjson"})
-TABULAR_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".csv.gz", ".json.gz")
+TABULAR_FORMATS = frozenset({"csv", "tsv", "txt", "text/csv", "xlsx", "xls", "ods", "json", "jsonl", "ndjson"})
+TABULAR_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".ods", ".json", ".jsonl", ".csv.gz", ".json.gz")
 
 
 def _resource(resource_id: str) -> dict[str, Any]:
@@ -139,6 +139,7 @@ def ingest_resource(resource_id: str, path: Optional[str] = None, *, force: bool
             commune_column=resource.get("commune_column") or None,
             millesime=millesime, data_dictionary=resource.get("data_dictionary") or None,
             axe=_package_extra(package_id, "axe"), force=force, progress=progress,
+            sheet=resource.get("feuille") or None,
         )
     finally:
         if temporary:

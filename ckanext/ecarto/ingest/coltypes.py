@@ -8,14 +8,25 @@ guessed from the first rows only. Rules (on the non-missing values of a column):
   (``031``, ``09225``, ``0466253395``): codes keep their zeros;
 - ``integer`` when every value is a whole number, thousands separated or not by a space, a
   non-breaking space or a narrow one (``1 406``, Arcep's Excel-formatted cells);
-- ``number`` when every value is a decimal number, point or comma (``111.1``, ``12,5``);
+- ``number`` when every value is a decimal number, point or comma (``111.1``, ``12,5``), with
+  French thousands separators (``1 234,5``, ``1.234,5``: a point before a decimal comma is a
+  thousands separator);
+- a number followed by ``%`` (``45 %``, ``12,5%``) is that number of percent: ``45``, not
+  ``0.45`` — the axes' Table Schemas give shares in percent (unit ``%``, 0 to 100), the unit a
+  spreadsheet shows;
 - ``date`` when every value is an ISO date (``2024-11-26``) or a French one (``26/11/2024``);
-- ``boolean`` for true/false, vrai/faux, oui/non (``0``/``1`` flags stay integers);
+- ``boolean`` for true/false, vrai/faux, oui/non, O/N, whatever the case (``0``/``1`` flags stay
+  integers);
+
+``french_cell`` turns one such French value into the canonical form a Table Schema reader
+expects (``0,5`` -> ``0.5``, ``oui`` -> True, ``26/11/2024`` -> ``2024-11-26``): the validation
+checks the values the loader will load.
 - ``string`` otherwise. A publisher's ``data_dictionary`` can ask for another type when the
   values allow it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import re
@@ -38,14 +49,17 @@ SQL_TYPES = {
 }
 
 _SPACES = r"[ \u00a0\u202f]"
-_INT_SRC = rf"[+-]?(?:\d+|\d{{1,3}}(?:{_SPACES}\d{{3}})+)"
-_NUM_SRC = rf"[+-]?(?:(?:\d+|\d{{1,3}}(?:{_SPACES}\d{{3}})+)(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-_LEADING_ZERO_SRC = r"[+-]?0\d"
+_PERCENT = rf"(?:{_SPACES}?%)?"
+_GROUPED = rf"\d{{1,3}}(?:{_SPACES}\d{{3}})+"
+_DOT_GROUPED = r"\d{1,3}(?:\.\d{3})+,\d+"  # 1.234,5: points group thousands before a decimal comma
+_INT_SRC = rf"[+-]?(?:\d+|{_GROUPED}){_PERCENT}"
+_NUM_SRC = rf"[+-]?(?:{_DOT_GROUPED}|(?:\d+|{_GROUPED})(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?{_PERCENT}"
+_LEADING_ZERO_SRC = r"[+-]?0\d(?!/)"  # 031, 09225 — not a French date (01/05/1965)
 _DATE_ISO_SRC = r"\d{4}-\d{2}-\d{2}"
 _DATE_FR_SRC = r"\d{2}/\d{2}/\d{4}"
 _SEP = "\x00"  # joins values for one regex scan per chunk (PostgreSQL text cannot hold NUL)
-_TRUE = frozenset({"true", "vrai", "oui"})
-_FALSE = frozenset({"false", "faux", "non"})
+_TRUE = frozenset({"true", "vrai", "oui", "o"})
+_FALSE = frozenset({"false", "faux", "non", "n"})
 _BOOLEANS = _TRUE | _FALSE
 
 # Words of a header that make a column a code or an identifier, hence text whatever its values.
@@ -188,18 +202,78 @@ def cast_sql(column: str, kind: str, profile: ColumnProfile, *, quoted: bool = F
     """SQL expression turning the text column into `kind` (values already checked). `column`
     is a name, or an SQL reference already quoted when `quoted`."""
     col = column if quoted else f'"{column}"'
-    squeeze = f"translate({col}, ' ' || chr(160) || chr(8239), '')"
+    # spaces (thousands) and the percent sign go: « 45 % » is 45 (see the module docstring)
+    squeeze = f"translate({col}, ' ' || chr(160) || chr(8239) || '%', '')"
     if kind == "integer":
         return f"CAST({squeeze} AS bigint)"
     if kind == "number":
-        return f"CAST(replace({squeeze}, ',', '.') AS double precision)"
+        # a comma is the decimal mark; points before it group thousands (1.234,5)
+        return (f"CAST(CASE WHEN strpos({squeeze}, ',') > 0 THEN replace(replace({squeeze}, '.', ''), ',', '.') "
+                f"ELSE {squeeze} END AS double precision)")
     if kind == "date":
         fmt = "YYYY-MM-DD" if profile.date_iso else "DD/MM/YYYY"
         return f"to_date({col}, '{fmt}')"
     if kind == "boolean":
-        return (f"CASE WHEN lower({col}) IN ('true', 'vrai', 'oui') THEN true "
-                f"WHEN lower({col}) IN ('false', 'faux', 'non') THEN false END")
+        true = ", ".join(f"'{v}'" for v in sorted(_TRUE))
+        false = ", ".join(f"'{v}'" for v in sorted(_FALSE))
+        return f"CASE WHEN lower({col}) IN ({true}) THEN true WHEN lower({col}) IN ({false}) THEN false END"
     return col
+
+
+@functools.lru_cache(maxsize=4)
+def _whole(src: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{src})")
+
+
+def french_number(value: str) -> Optional[str]:
+    """The canonical text of a number written the French way (``1 234,5`` -> ``1234.5``,
+    ``1.234,5`` -> ``1234.5``, ``45 %`` -> ``45``), None when `value` is not a number. The same
+    conversion as ``cast_sql``."""
+    if not _whole(_NUM_SRC).fullmatch(value):
+        return None
+    text = re.sub(r"[ \u00a0\u202f%]", "", value)
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    return text
+
+
+def french_boolean(value: str) -> Optional[bool]:
+    """True/False for oui/non, vrai/faux, O/N, true/false (any case), 1/0; None otherwise."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE or lowered == "1":
+        return True
+    if lowered in _FALSE or lowered == "0":
+        return False
+    return None
+
+
+def french_date(value: str) -> Optional[str]:
+    """``jj/mm/aaaa`` -> ``aaaa-mm-jj`` when it is a real date, None otherwise."""
+    if not _whole(_DATE_FR_SRC).fullmatch(value):
+        return None
+    day, month, year = value.split("/")
+    try:
+        return dt.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def french_cell(kind: str, value: Any) -> Any:
+    """`value` in the canonical form of a Table Schema `kind` when it is written the French
+    way (decimal comma, thousands separators, percent sign, oui/non, jj/mm/aaaa); unchanged
+    otherwise (the schema's reader then says what is wrong with it)."""
+    if not isinstance(value, str):
+        return value
+    converted: Any = None
+    if kind in ("number", "integer"):
+        converted = french_number(value)
+        if kind == "integer" and converted is not None and re.fullmatch(r"[+-]?\d+\.0*", converted):
+            converted = converted.split(".")[0]
+    elif kind == "boolean":
+        converted = french_boolean(value)
+    elif kind == "date":
+        converted = french_date(value)
+    return value if converted is None else converted
 
 
 def dictionary_entries(data_dictionary: Any) -> dict[str, dict[str, Any]]:

@@ -86,6 +86,8 @@ def _print_rejects(report: Optional[IngestReport], limit: int = 5) -> None:
 @click.option("--organization", help="Organisation productrice (créée si elle n'existe pas).")
 @click.option("--millesime", help="Millésime : année (2024) ou année scolaire (2023-2024).")
 @click.option("--title", help="Titre du jeu de données (à la création ou pour le modifier).")
+@click.option("--description", help="Description du jeu de données (par défaut, à la création : une "
+              "description factuelle — fichier, axe, producteur, millésime, lignes chargées).")
 @click.option("--resource-name", help="Nom de la ressource (par défaut : nom du fichier).")
 @click.option("--format", "resource_format", help="Format de la ressource (par défaut : d'après l'extension).")
 @click.option("--uai-column", help="Colonne UAI (détectée automatiquement sinon).")
@@ -95,7 +97,7 @@ def _print_rejects(report: Optional[IngestReport], limit: int = 5) -> None:
 def load(path: str, dataset: str, axe: str, organization: Optional[str], millesime: Optional[str],
          title: Optional[str], resource_name: Optional[str], resource_format: Optional[str],
          uai_column: Optional[str], commune_column: Optional[str], private: Optional[bool],
-         force: bool) -> None:
+         force: bool, description: Optional[str] = None) -> None:
     """Publie PATH comme ressource du jeu de données --dataset et la charge en base (clé UAI ou
     code commune), en affichant les lignes chargées et rejetées."""
     started = time.monotonic()
@@ -105,7 +107,7 @@ def load(path: str, dataset: str, axe: str, organization: Optional[str], millesi
                 path, dataset=dataset, axe=axe, organization=organization, millesime=millesime,
                 title=title, resource_name=resource_name, resource_format=resource_format,
                 uai_column=uai_column, commune_column=commune_column, private=private, force=force,
-                progress=progress)
+                progress=progress, description=description)
     except publish.PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     report = outcome.report

@@ -1,11 +1,16 @@
 """What the plugin's IResourceController hooks delegate to: a saved tabular resource is
 ingested (synchronously when small, in a background job otherwise), a deleted one dropped. A
-hook never fails the request that saved or deleted the resource."""
+hook never fails the request that saved or deleted the resource.
+
+How a file is loaded is given by the caller (``load`` and ``job``): the plugin passes those of
+``validation.gate``, which validate the file for its dataset's axis before loading it (the
+validation sits above the ingestion in the architecture); without them the file is loaded as
+is."""
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import ckan.plugins.toolkit as tk
 
@@ -20,21 +25,32 @@ log = logging.getLogger(__name__)
 # (publication, harvests, `ckan ecarto load`): the hooks then do nothing.
 SKIP_FLAG = "ecarto_skip_ingest"
 
+# (resource id, local path) -> report: loads a file now; a job function (resource id) loads
+# it in the background.
+Load = Callable[[str, str], IngestReport]
+Job = Callable[..., Any]
+
+
+def _plain_load(resource_id: str, path: str) -> IngestReport:
+    return ingest_resource(resource_id, path)
+
 
 def sync_limit() -> int:
     """Largest uploaded file loaded during the request that saved it (larger: a background job)."""
     return int(tk.config.get("ckanext.ecarto.ingest_sync_max_bytes") or 20 * 1024 * 1024)
 
 
-def on_resource_changed(context: dict[str, Any], resource: dict[str, Any]) -> Optional[IngestReport]:
-    """IResourceController after create/update: ingest a tabular file (sync when small).
+def on_resource_changed(context: dict[str, Any], resource: dict[str, Any], *, load: Optional[Load] = None,
+                        job: Optional[Job] = None) -> Optional[IngestReport]:
+    """IResourceController after create/update: ingest a tabular file (sync when small) with
+    `load` (default: as is), or enqueue `job` (default: ``ingest_job``).
 
     Never fails the request that saved the resource: problems are logged and, for bad files,
     written to the registry (see ``ecarto_ingest_status``)."""
     if context.get(SKIP_FLAG):
         return None
     try:
-        return _on_resource_changed(resource)
+        return _on_resource_changed(resource, load or _plain_load, job or ingest_job)
     except Exception as exc:  # noqa: BLE001
         log.exception("Ingestion de la ressource %s impossible", resource.get("id"))
         _record_unexpected(resource, exc)
@@ -53,7 +69,7 @@ def _record_unexpected(resource: dict[str, Any], exc: Exception) -> None:
         log.exception("Échec du chargement de %s non enregistré", resource.get("id"))
 
 
-def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:
+def _on_resource_changed(resource: dict[str, Any], load: Load, job: Job) -> Optional[IngestReport]:
     if not wants_ingestion(resource):
         if status(resource["id"]) is not None:
             drop_resource(resource["id"])
@@ -61,7 +77,7 @@ def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:
     path, temporary = local_copy(resource)
     try:
         if path is not None and os.path.getsize(path) <= sync_limit():
-            report = ingest_resource(resource["id"], path)
+            report = load(resource["id"], path)
             log.info("Ingestion de %s : %s", resource["id"], report.message)
             return report
     finally:
@@ -70,7 +86,7 @@ def _on_resource_changed(resource: dict[str, Any]) -> Optional[IngestReport]:
     if path is None and not (resource.get("url") or "").startswith(("http://", "https://")):
         return None
     title = _("eCarto : chargement de {resource}").format(resource=resource["id"])
-    tk.enqueue_job(ingest_job, [resource["id"]], title=title, rq_kwargs={"timeout": 3600})
+    tk.enqueue_job(job, [resource["id"]], title=title, rq_kwargs={"timeout": 3600})
     return None
 
 

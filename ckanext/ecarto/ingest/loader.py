@@ -203,16 +203,18 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 commune_column: Optional[str] = None, millesime: Optional[str] = None,
                 data_dictionary: Any = None, axe: Optional[str] = None, force: bool = False,
                 progress: Optional[Progress] = None, engine: Optional[Engine] = None,
-                chunk_rows: Optional[int] = None) -> IngestReport:
+                chunk_rows: Optional[int] = None, sheet: Optional[str] = None) -> IngestReport:
     """Load `path` as the table of `resource_id` (see the module docstring). Never raises for
-    bad input: the report says what happened (``status``, ``message``, ``rejects``)."""
+    bad input: the report says what happened (``status``, ``message``, ``rejects``). ``sheet``:
+    the sheet of a workbook (name or number; default the first)."""
     started = time.monotonic()
     engine = _engine(engine)
     schema = schema_name()
     report = IngestReport(resource_id=resource_id, package_id=package_id, millesime=millesime or None)
     report.sha256 = file_sha256(path)
     options = options_hash(uai_column=uai_column or None, commune_column=commune_column or None,
-                           millesime=millesime or None, data_dictionary=data_dictionary or None, axe=axe or None)
+                           millesime=millesime or None, data_dictionary=data_dictionary or None, axe=axe or None,
+                           **({"sheet": sheet} if sheet else {}))
     with engine.connect() as conn:
         previous = previous_row(conn, resource_id)
         in_place = bool(previous and previous["status"] == "ok" and table_exists(conn, previous["table_name"]))
@@ -226,7 +228,7 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
     staging = qualified(schema, staging_name)
     load: Optional[shaping.LoadState] = None
     try:
-        table = read_table(path, chunk_rows=chunk_rows or chunk_rows_setting())
+        table = read_table(path, chunk_rows=chunk_rows or chunk_rows_setting(), sheet=sheet)
         fmt = table.format
         report.file_format, report.encoding, report.separator, report.header_line = (
             fmt.kind, fmt.encoding, fmt.separator, fmt.header_line)

@@ -43,6 +43,8 @@ PUBLIC_REASONS = {
     "download": N_("fichier distant inaccessible"),
     "key-column": N_("colonne des UAI ou des codes commune introuvable"),
     "invalid-keys": N_("trop d'UAI ou de codes commune invalides"),
+    "validation": N_("il ne respecte pas le schéma de données de l'axe ; il reste téléchargeable, mais ses "
+                     "données ne sont intégrées ni aux fiches des établissements ni aux chiffres des territoires"),
     "database": N_("erreur de la base de données"),
     "internal": N_("erreur interne du portail"),
     "unreadable": N_("fichier illisible"),

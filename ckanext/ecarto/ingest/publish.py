@@ -26,6 +26,7 @@ from werkzeug.datastructures import FileStorage
 from ckanext.ecarto import ingest
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import limits
+from ckanext.ecarto.ingest.description import describe_load
 from ckanext.ecarto.ingest.loader import IngestReport, Progress
 from ckanext.ecarto.ingest.reader import too_large_once_decompressed
 
@@ -33,10 +34,10 @@ from ckanext.ecarto.ingest.reader import too_large_once_decompressed
 CORE_DATASET_KEYS = frozenset({"name", "title", "notes", "owner_org", "private", "license_id", "url",
                                "author", "author_email", "maintainer", "maintainer_email", "version",
                                "tag_string", "type"})
-RESOURCE_KEYS = ("name", "description", "format", "uai_column", "commune_column", "millesime",
+RESOURCE_KEYS = ("name", "description", "format", "uai_column", "commune_column", "feuille", "millesime",
                  "data_dictionary")
 FORMATS_BY_EXTENSION = {".csv": "CSV", ".tsv": "TSV", ".txt": "CSV", ".json": "JSON",
-                        ".jsonl": "JSON", ".xlsx": "XLSX"}
+                        ".jsonl": "JSON", ".xlsx": "XLSX", ".ods": "ODS"}
 
 
 class PublishError(Exception):
@@ -274,18 +275,31 @@ def load(path: str, *, dataset: str, axe: str, organization: Optional[str] = Non
          millesime: Optional[str] = None, title: Optional[str] = None, resource_name: Optional[str] = None,
          resource_format: Optional[str] = None, uai_column: Optional[str] = None,
          commune_column: Optional[str] = None, private: Optional[bool] = None, force: bool = False,
-         progress: Optional[Progress] = None) -> Published:
-    """`ckan ecarto load`: dataset created if needed, file published and ingested."""
+         progress: Optional[Progress] = None, description: Optional[str] = None) -> Published:
+    """`ckan ecarto load`: dataset created if needed, file published and ingested.
+
+    Without `description`, a dataset that has none gets a factual one (description.py), completed
+    with the rows and key column once the file is loaded; a description already there is kept."""
     fields: dict[str, Any] = {"name": dataset, "axe": axe, "millesime": millesime, "title": title,
-                              "private": private}
+                              "private": private, "notes": (description or "").strip() or None}
+    producer = None
     if organization:
         org, _action = ensure_organization(organization)
         fields["owner_org"] = org["id"]
+        producer = org.get("title") or org.get("name")
+    current = _show("package_show", dataset)
+    generated = fields["notes"] is None and not (current or {}).get("notes")
+    if generated:
+        producer = producer or ((current or {}).get("organization") or {}).get("title")
+        fields["notes"] = describe_load(path, axe=axe, organization=producer, millesime=millesime)
     package, dataset_action, _dropped = ensure_dataset(fields)
     outcome = publish_file(path, package, {"name": resource_name, "format": resource_format,
                                            "uai_column": uai_column, "commune_column": commune_column},
                            force=force, progress=progress)
     outcome.dataset_action = dataset_action
+    if generated and outcome.report is not None and outcome.report.n_rows:
+        _call("package_patch", {"id": package["id"], "notes": describe_load(
+            path, axe=axe, organization=producer, millesime=millesime, report=outcome.report)})
     return outcome
 
 

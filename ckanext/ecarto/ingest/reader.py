@@ -1,4 +1,4 @@
-"""Robust reader of the tabular files the portal meets (CSV/TSV, JSON, XLSX, optionally gzipped).
+"""Robust reader of the tabular files the portal meets (CSV/TSV, JSON, XLSX, ODS, optionally gzipped).
 
 What the real files contain (see the READMEs of ``shared/data``) and how it is handled:
 
@@ -20,6 +20,11 @@ What the real files contain (see the READMEs of ``shared/data``) and how it is h
   columns than a table may have, a line longer than the limit (a file of one huge line is not a
   CSV), a compressed file larger than the limit once decompressed (the decompression stops at
   the limit), a NUL character.
+
+Workbooks (XLSX, and OpenDocument ODS through odfpy) are read on their first sheet, or on the
+sheet chosen by its name or number (``sheet``: the resource's ``feuille``). A cell is read as the
+spreadsheet shows it: a number formatted as a percentage (stored 0.45, shown « 45 % ») is read
+``45``, like the CSV text « 45 % » (the axes give shares in percent).
 
 Reading is chunked (``chunk_rows``) so that a national file never sits whole in memory.
 """
@@ -76,12 +81,13 @@ class ReadError(ValueError):
 class TableFormat:
     """How a file was read (stored in the registry so that a publisher can check it)."""
 
-    kind: str                       # csv | json | xlsx
+    kind: str                       # csv | json | xlsx | ods
     encoding: Optional[str] = None  # utf-8-sig | utf-8 | cp1252 | latin-1 (csv only)
     separator: Optional[str] = None
     header_line: int = 1            # 1-based line (csv) or row (xlsx) of the header
     headers: list[str] = field(default_factory=list)
     compressed: bool = False
+    sheet: Optional[str] = None     # the sheet read (workbooks)
 
 
 @dataclass
@@ -377,6 +383,8 @@ def sniff_kind(path: str, head: bytes) -> str:
     lower = path.lower()
     if lower.endswith(".gz"):
         lower = lower[:-3]
+    if lower.endswith(".ods") or (head.startswith(b"PK\x03\x04") and is_ods(path)):
+        return "ods"
     if head.startswith(b"PK\x03\x04") or lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
     stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
@@ -584,7 +592,7 @@ class Table:
             yield from self._csv_chunks()
         elif kind == "json":
             yield from self._json_chunks()
-        elif kind == "xlsx":
+        elif kind in ("xlsx", "ods"):
             yield from self._xlsx_chunks()
         else:  # pragma: no cover - guarded by read_table
             raise ReadError(_("Format {kind} non pris en charge.").format(kind=kind))
@@ -655,7 +663,7 @@ class Table:
             yield Chunk(frame, list(range(start + 1, start + 1 + len(part))))
 
     def _xlsx_chunks(self) -> Iterator[Chunk]:
-        rows = _xlsx_rows(self.path)
+        rows = workbook_rows(self.path, self.format.kind, self.format.sheet)[1]
         try:
             for _skipped in range(self.format.header_line):
                 next(rows, None)
@@ -761,7 +769,44 @@ def check_zip_size(path: str) -> None:
         raise ReadError(too_large_once_decompressed(cap), code="decompressed-too-large")
 
 
-def _xlsx_rows(path: str) -> Any:
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def is_ods(path: str) -> bool:
+    """An OpenDocument spreadsheet: a ZIP whose ``mimetype`` member says so."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("mimetype").strip() == ODS_MIMETYPE
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return False
+
+
+def pick_sheet(names: list[str], sheet: Optional[str]) -> int:
+    """The index of the chosen sheet: its name (case and spaces ignored) or its 1-based number;
+    the first one when none is chosen. ReadError (French, listing the sheets) otherwise."""
+    if not names:
+        raise ReadError(_("Le classeur ne contient aucune feuille."), code="empty")
+    wanted = (sheet or "").strip()
+    if not wanted:
+        return 0
+    for i, name in enumerate(names):
+        if name.strip().lower() == wanted.lower():
+            return i
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return int(wanted) - 1
+    raise ReadError(_("Feuille « {sheet} » introuvable dans le classeur (feuilles : {names}).").format(
+        sheet=wanted, names=", ".join(f"« {n} »" for n in names)), code="not-a-table")
+
+
+def _percent_shown(value: Any, number_format: Optional[str]) -> Any:
+    """A number formatted as a percentage, as shown: 0.45 -> 45 (see the module docstring)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or ""):
+        shown = round(value * 100, 10)
+        return int(shown) if float(shown).is_integer() else shown
+    return value
+
+
+def _xlsx_rows(path: str, sheet: Optional[str] = None) -> tuple[str, Iterator[tuple[Any, ...]]]:
     try:
         import openpyxl  # optional dependency: only XLSX files need it (a pinned requirement)
     except ImportError as exc:  # pragma: no cover - openpyxl is a pinned requirement
@@ -772,14 +817,122 @@ def _xlsx_rows(path: str) -> Any:
     except Exception as exc:
         raise ReadError(_("Classeur XLSX illisible : {error}").format(error=exc), code="not-a-table",
                         detail=repr(exc)) from exc
+    try:
+        index = pick_sheet(workbook.sheetnames, sheet)
+    except ReadError:
+        workbook.close()
+        raise
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
-            sheet = workbook.worksheets[0]
-            yield from sheet.iter_rows(values_only=True)
+            for row in workbook.worksheets[index].iter_rows():
+                yield tuple(_percent_shown(getattr(c, "value", None), getattr(c, "number_format", None))
+                            for c in row)
         finally:
             workbook.close()
-    return rows()
+    return workbook.sheetnames[index], rows()
+
+
+def _ods_value(cell: Any) -> Any:
+    """The value of an ODS cell as the spreadsheet shows it (typed by ``office:value-type``)."""
+    from odf.namespaces import OFFICENS  # optional dependency: odfpy, only ODS files need it (pinned)
+    kind = cell.attributes.get((OFFICENS, "value-type"))
+    if kind is None:
+        return None
+    if kind in ("float", "currency", "percentage"):
+        number = float(cell.attributes.get((OFFICENS, "value")))
+        if kind == "percentage":
+            number = round(number * 100, 10)
+        return int(number) if number.is_integer() and abs(number) < 1e15 else number
+    if kind == "boolean":
+        return (cell.attributes.get((OFFICENS, "boolean-value")) or "").lower() == "true"
+    if kind == "date":
+        text = cell.attributes.get((OFFICENS, "date-value")) or ""
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    return _ods_text(cell)
+
+
+def _ods_text(element: Any) -> str:
+    """The text of an ODS cell: paragraphs on separate lines, ``text:s`` runs of spaces."""
+    from odf.element import Element  # optional dependency: odfpy (see _ods_value)
+    from odf.namespaces import OFFICENS, TEXTNS  # optional dependency: odfpy (see _ods_value)
+    parts: list[str] = []
+    for node in element.childNodes:
+        if isinstance(node, Element):
+            if node.qname == (TEXTNS, "s"):
+                parts.append(" " * int(node.attributes.get((TEXTNS, "c"), 1)))
+            elif node.qname == (TEXTNS, "line-break"):
+                parts.append("\n")
+            elif node.qname == (OFFICENS, "annotation"):
+                continue
+            else:
+                if node.qname == (TEXTNS, "p") and parts:
+                    parts.append("\n")
+                parts.append(_ods_text(node))
+        else:
+            parts.append(str(node))
+    return "".join(parts)
+
+
+def _ods_sheet_rows(table: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of an ODS table, repeated rows and cells expanded (trailing empty ones, which
+    LibreOffice repeats up to the sheet's last row and column, are not)."""
+    from odf.namespaces import TABLENS  # optional dependency: odfpy (see _ods_value)
+    from odf.table import CoveredTableCell, TableCell, TableRow  # optional dependency: odfpy (see _ods_value)
+    cell_names = {TableCell().qname, CoveredTableCell().qname}
+    empty_rows = 0
+    for row in table.getElementsByType(TableRow):
+        values: list[Any] = []
+        pending = 0
+        for cell in row.childNodes:
+            if getattr(cell, "qname", None) not in cell_names:
+                continue
+            value = _ods_value(cell)
+            repeat = int(cell.attributes.get((TABLENS, "number-columns-repeated"), 1))
+            if value is None or value == "":
+                pending += repeat
+                continue
+            values.extend([None] * pending)
+            pending = 0
+            values.extend([value] * min(repeat, limits.max_columns() + 1))
+        repeat = int(row.attributes.get((TABLENS, "number-rows-repeated"), 1))
+        if not values:
+            empty_rows += repeat
+            continue
+        for _blank in range(empty_rows):
+            yield ()
+        empty_rows = 0
+        for _copy in range(repeat):
+            yield tuple(values)
+
+
+def _ods_rows(path: str, sheet: Optional[str] = None) -> tuple[str, Iterator[tuple[Any, ...]]]:
+    try:
+        from odf.opendocument import load as load_ods  # optional dependency: odfpy (see _ods_value)
+        from odf.table import Table as OdsTable  # optional dependency: odfpy (see _ods_value)
+    except ImportError as exc:  # pragma: no cover - odfpy is a pinned requirement
+        raise ReadError(_("La lecture des fichiers ODS nécessite odfpy.")) from exc
+    check_zip_size(path)
+    try:
+        document = load_ods(path)
+    except Exception as exc:
+        raise ReadError(_("Classeur ODS illisible : {error}").format(error=exc), code="not-a-table",
+                        detail=repr(exc)) from exc
+    from odf.namespaces import TABLENS  # optional dependency: odfpy (see _ods_value)
+    tables = document.spreadsheet.getElementsByType(OdsTable)
+    names = [str(t.attributes.get((TABLENS, "name")) or f"Feuille{i + 1}") for i, t in enumerate(tables)]
+    index = pick_sheet(names, sheet)
+    return names[index], _ods_sheet_rows(tables[index])
+
+
+def workbook_rows(path: str, kind: str, sheet: Optional[str] = None) -> tuple[str, Iterator[tuple[Any, ...]]]:
+    """(name of the sheet read, its rows as tuples of cell values) of an XLSX or ODS workbook."""
+    if kind == "ods":
+        return _ods_rows(path, sheet)
+    return _xlsx_rows(path, sheet)
 
 
 def _json_headers(records: list[Any]) -> list[str]:
@@ -809,6 +962,12 @@ def _check_width(n_columns: int) -> None:
         raise ReadError(limits.too_many_columns_message(n_columns, limit), code="too-many-columns")
 
 
+def _trim_trailing_blank_rows(sample: list[list[str]]) -> list[list[str]]:
+    while sample and not any(sample[-1]):
+        sample = sample[:-1]
+    return sample
+
+
 def _csv_head(path: str, head: bytes, wide: Optional[str]) -> bytes:
     """The sample the layout is sniffed on: the first SAMPLE_BYTES, more when they hold only
     a few lines (long lines: up to a few times the line limit)."""
@@ -819,10 +978,12 @@ def _csv_head(path: str, head: bytes, wide: Optional[str]) -> bytes:
 
 
 def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optional[str] = None,
-               separator: Optional[str] = None, header_line: Optional[int] = None) -> Table:
-    """Open a CSV/TSV/JSON/XLSX file (gzip accepted) for chunked reading.
+               separator: Optional[str] = None, header_line: Optional[int] = None,
+               sheet: Optional[str] = None) -> Table:
+    """Open a CSV/TSV/JSON/XLSX/ODS file (gzip accepted) for chunked reading.
 
-    ``encoding``, ``separator`` and ``header_line`` (1-based) override what is sniffed.
+    ``encoding``, ``separator`` and ``header_line`` (1-based) override what is sniffed; ``sheet``
+    (a name or a 1-based number) chooses the sheet of a workbook (default: the first).
     Raises ReadError with a French message when the file is not a table, or holds what the
     ingestion cannot (see ``limits``): too many columns, a line too long, too large once
     decompressed, a NUL character.
@@ -842,14 +1003,17 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
             raise ReadError(_("Le JSON ne contient aucun enregistrement."), code="empty")
         _check_width(len(headers))
         return Table(path, TableFormat("json", wide or "utf-8", None, 1, headers, compressed), chunk_rows)
-    if kind == "xlsx":
-        rows = _xlsx_rows(path)
+    if kind in ("xlsx", "ods"):
+        sheet_name, rows = workbook_rows(path, kind, sheet)
         try:
             sample = [[_cell_text(v) or "" for v in r] for _, r in zip(range(HEADER_SEARCH_ROWS), rows)]
         finally:
-            rows.close()
+            close = getattr(rows, "close", None)
+            if close:
+                close()
+        sample = _trim_trailing_blank_rows(sample)
         if not sample:
-            raise ReadError(_("La première feuille du classeur est vide."), code="empty")
+            raise ReadError(_("La feuille « {sheet} » du classeur est vide.").format(sheet=sheet_name), code="empty")
         widths = Counter(sum(1 for c in r if c) for r in sample)
         width = max(len(r) for r in sample)
         filled_mode = widths.most_common(1)[0][0]
@@ -859,8 +1023,8 @@ def read_table(path: str, *, chunk_rows: Optional[int] = None, encoding: Optiona
         while cells and not cells[-1]:
             cells = cells[:-1]
         _check_width(len(cells))
-        return Table(path, TableFormat("xlsx", None, None, line, _header_names(cells, len(cells)),
-                                       compressed), chunk_rows)
+        return Table(path, TableFormat(kind, None, None, line, _header_names(cells, len(cells)),
+                                       compressed, sheet=sheet_name), chunk_rows)
     # the whole file is read once (encoding, and the limits: NUL, line length, decompressed size)
     detected = detect_encoding(path, head, wide)
     enc = wide or encoding or detected

@@ -10,6 +10,7 @@ from ckan.types import Context, DataDict
 from ckanext.ecarto import ingest
 from ckanext.ecarto.ingest import messages as ingest_messages
 from ckanext.ecarto.logic import schema
+from ckanext.ecarto.validation import gate
 
 
 def ecarto_ingest_resource(context: Context, data_dict: DataDict) -> dict[str, Any]:
@@ -20,16 +21,19 @@ def ecarto_ingest_resource(context: Context, data_dict: DataDict) -> dict[str, A
     :param background: run as a background job instead of now (default false)
     :returns: the ingestion report (``status`` ok|error|skipped, ``n_rows``, ``n_rejected``,
         ``rejects``, ``message``…), or ``{"queued": true}`` for a background job
+
+    The file is validated for its dataset's axis first, like any file attached to a dataset
+    (issue 15, ``validation.gate``): a refused file is not loaded, even when forced.
     """
     data_dict = schema.validate(data_dict, schema.ingest_resource_schema, context)
     resource_id = data_dict["id"]
     tk.check_access("ecarto_ingest_resource", context, data_dict)
     force = data_dict["force"]
     if data_dict["background"]:
-        job = tk.enqueue_job(ingest.ingest_job, [resource_id, force],
+        job = tk.enqueue_job(gate.guarded_job, [resource_id, force],
                              title=f"eCarto : chargement de {resource_id}", rq_kwargs={"timeout": 3600})
         return {"queued": True, "job_id": job.id}
-    return ingest.ingest_resource(resource_id, force=force).as_dict()
+    return gate.validate_then_ingest(resource_id, user=context.get("user"), force=force).as_dict()
 
 
 @tk.side_effect_free

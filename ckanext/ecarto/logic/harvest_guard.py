@@ -10,10 +10,17 @@
   500. Here they are checked first (409, ValidationError with a French message), then the
   user's right (403), before ckanext-harvest's action runs. Helpers it exposes as actions by
   mistake (``send_mail``…) answer 404.
+- **A description for every harvested dataset.** ckanext-harvest's own harvesters (type
+  ``ckan``) save a dataset without description as the remote one is: it gets a factual one naming
+  the source and the identifier (the portal's harvesters write theirs, ``harvesters/mapping.py``).
+- **Purge cleans** (``logic/purge.py``). ``harvest_source_clear`` deletes its datasets by SQL and
+  ``dataset_purge`` calls no resource hook: both are chained so that the ingested tables, directory
+  rows and aggregates of the removed resources go too.
 """
 from __future__ import annotations
 
 import importlib
+from urllib.parse import urlparse
 
 from typing import Any, Callable, Optional
 
@@ -22,7 +29,10 @@ import ckan.plugins as plugins
 import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
+from ckanext.harvest.model import HarvestObject
+
 from ckanext.ecarto import remote
+from ckanext.ecarto.logic import purge
 from ckanext.ecarto.logic.auth import HARVEST_TYPE
 
 Action = Callable[[Context, DataDict], Any]
@@ -59,6 +69,10 @@ _TEXT_PARAMS: dict[str, tuple[Optional[str], tuple[str, ...]]] = {
 _ONE_OF = {"harvest_job_abort": ("source_id", "id")}
 _INT_PARAMS = {"harvest_abort_failed_jobs": ("life_span",)}
 _DEFAULTS = {"harvest_abort_failed_jobs": {"life_span": 7}}   # upstream: int(None) → 500
+# what runs around ckanext-harvest's action once its parameters are checked
+_AROUND: dict[str, Callable[[Action, Context, DataDict], Any]] = {
+    "harvest_source_clear": purge.around_source_clear,
+}
 
 
 def _invalid(field: str, message: str) -> tk.ValidationError:
@@ -127,7 +141,11 @@ def _guarded(name: str, required: Optional[str], optional: tuple[str, ...]) -> A
                                                                                            b=one_of[1]))
         _auth_first(name, context, data_dict)
         defaults = {k: v for k, v in _DEFAULTS.get(name, {}).items() if data_dict.get(k) in (None, "")}
-        return next_action(context, {**data_dict, **defaults} if defaults else data_dict)
+        data_dict = {**data_dict, **defaults} if defaults else data_dict
+        around = _AROUND.get(name)
+        if around is not None:
+            return around(next_action, context, data_dict)
+        return next_action(context, data_dict)
     action.__name__ = name
     action.__doc__ = f"ckanext-harvest's {name}, with its parameters checked first (409 instead of 500)."
     if _side_effect_free(name):
@@ -169,6 +187,13 @@ def harvest_log_list(next_action: Action, context: Context, data_dict: DataDict)
 harvest_log_list.auth_audit_exempt = True   # type: ignore[attr-defined]
 
 
+@tk.chained_action
+def dataset_purge(next_action: Action, context: Context, data_dict: DataDict) -> Any:
+    """CKAN's dataset_purge; then the ingested tables, directory rows and aggregates of the
+    purged dataset's resources are removed (``logic/purge.py``)."""
+    return purge.around_dataset_purge(next_action, context, data_dict)
+
+
 # --------------------------------------------------------------------------- source URLs
 
 def _is_harvest_source(data_dict: DataDict, *, new: bool) -> bool:
@@ -194,11 +219,32 @@ def check_source_url(url: Any) -> None:
         raise _invalid("url", str(exc)) from exc
 
 
+def _saved_by_ckanext_harvest(context: Context) -> bool:
+    """The context ckanext-harvest's own harvesters (type ``ckan``…) save datasets with
+    (``HarvesterBase._create_or_update_package``): its schema, ``api_version``, ``ignore_auth``."""
+    return bool(context.get("ignore_auth")) and "schema" in context and "api_version" in context
+
+
+def harvested_description(data_dict: DataDict) -> str:
+    """The description of a dataset harvested by ckanext-harvest's CKAN harvester whose producer
+    gave none: factual, naming the source and the identifier (the portal requires one)."""
+    ident = str(data_dict.get("id") or data_dict.get("name") or "?")
+    found = (model.Session.query(HarvestObject).filter(HarvestObject.guid == ident)
+             .order_by(HarvestObject.gathered.desc()).first())
+    source = found.source.url if found is not None and found.source is not None else ""
+    host = urlparse(source).netloc or source or tk._("un autre catalogue")
+    return tk._("Jeu de données moissonné depuis {source} (identifiant à la source : {identifier}). Le producteur "
+                "n'en a pas publié de description.").format(source=host, identifier=ident)
+
+
 def _saving_source(name: str, new: bool, around: Optional[Callable[..., Any]]) -> Action:
     def action(next_action: Action, context: Context, data_dict: DataDict) -> Any:
         if isinstance(data_dict, dict) and _is_harvest_source(data_dict, new=new):
             _auth_first(name, context, data_dict)
             check_source_url(data_dict.get("url"))
+        elif (isinstance(data_dict, dict) and _saved_by_ckanext_harvest(context)
+              and not str(data_dict.get("notes") or "").strip()):
+            data_dict = {**data_dict, "notes": harvested_description(data_dict)}
         if around is not None:
             return around(next_action, context, data_dict)
         return next_action(context, data_dict)
@@ -216,6 +262,7 @@ def get_actions(around: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     actions: dict[str, Any] = {
         name: _saving_source(name, new=(name == "package_create"), around=around.get(name))
         for name in ("package_create", "package_update")}
+    actions["dataset_purge"] = dataset_purge
     if plugins.plugin_loaded("harvest"):
         actions.update({name: _guarded(name, required, optional)
                         for name, (required, optional) in _TEXT_PARAMS.items()})

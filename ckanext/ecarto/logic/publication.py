@@ -18,6 +18,12 @@ again and written into the resource's ``data_dictionary`` at publication. Later,
 corrects them on the resource page (``update_column_roles``): the data dictionary is patched
 and the stored file loaded again; a role the data contradict is refused by the loader, the
 previous table and dictionary stay.
+
+One path (issue 15): a file attached to a dataset by any other way (CKAN's resource form or
+actions, a link) is validated the same way before it is loaded (``on_resource_changed``, the
+plugin's resource hook, see ``validation.gate``); the resource form of a dataset of an axis is
+this publication form (``is_tabular_upload`` sends documents — PDF, notes — straight to a plain
+resource, ``publish_document``).
 """
 from __future__ import annotations
 
@@ -37,12 +43,15 @@ from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.ingest import columns
 from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.logic import schema
-from ckanext.ecarto.validation import staging, tableschema, validate_file
+from ckanext.ecarto.validation import gate, staging, tableschema, validate_file
 from ckanext.ecarto.validation.report import model_column, parse_role_choice
 
 log = logging.getLogger(__name__)
 
-FORMATS = {".csv": "CSV", ".tsv": "TSV", ".txt": "CSV", ".xlsx": "XLSX", ".json": "JSON", ".jsonl": "JSON"}
+FORMATS = {".csv": "CSV", ".tsv": "TSV", ".txt": "CSV", ".xlsx": "XLSX", ".ods": "ODS", ".json": "JSON",
+           ".jsonl": "JSON"}
+# Files the publication form validates (others — PDF, documents, images — are plain resources).
+TABULAR_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".jsonl", ".csv.gz", ".json.gz")
 
 
 # --------------------------------------------------------------------------- settings
@@ -88,7 +97,7 @@ def stage_input(data_dict: DataDict, *, package_id: str, user: str,
     data_dict = schema.validate({k: data_dict.get(k) for k in schema.staging_schema()}, schema.staging_schema)
     upload = data_dict.get("upload")
     url = data_dict.get("url") or ""
-    options = {k: data_dict.get(k) or None for k in ("uai_column", "commune_column")}
+    options = {k: data_dict.get(k) or None for k in ("uai_column", "commune_column", "feuille")}
     limit = max_bytes()
     if upload is not None and hasattr(upload, "stream") and getattr(upload, "filename", None):
         return staging.create(upload.stream, filename=upload.filename, package_id=package_id, user=user,
@@ -102,7 +111,51 @@ def stage_input(data_dict: DataDict, *, package_id: str, user: str,
                                       options=options)
         except remote.RemoteError as exc:
             raise tk.ValidationError({"url": [str(exc)]})
-    raise tk.ValidationError({"upload": [tk._("Déposez un fichier (CSV ou XLSX) ou indiquez son adresse (URL).")]})
+    raise tk.ValidationError({"upload": [tk._("Déposez un fichier (CSV, XLSX ou ODS) ou indiquez son adresse (URL).")]})
+
+
+def is_tabular_upload(filename: Optional[str], url: Optional[str] = None) -> bool:
+    """Whether a deposit is a data table the validation must check: by the file name or the
+    address (an address without a known extension is treated as a table: it is checked)."""
+    name = (filename or "").strip().lower()
+    if name:
+        return "." not in name or name.endswith(TABULAR_SUFFIXES)
+    path = (url or "").split("?")[0].split("#")[0].rstrip("/").lower()
+    last = path.rsplit("/", 1)[-1]
+    return "." not in last or last.endswith(TABULAR_SUFFIXES)
+
+
+def publish_document(context: Context, package: dict[str, Any], *, upload: Any = None, url: str = "",
+                     name: Optional[str] = None, description: Optional[str] = None) -> dict[str, Any]:
+    """A resource that is not a data table (documentation, PDF, link to a page), created as
+    CKAN does; the resource hook still checks that it holds no table."""
+    fields: dict[str, Any] = {"package_id": package["id"], "description": description or ""}
+    if upload is not None and getattr(upload, "filename", None):
+        fields.update(upload=upload, url=upload.filename,
+                      name=(name or "").strip() or os.path.splitext(upload.filename)[0])
+    elif url:
+        fields.update(url=url, name=(name or "").strip() or _filename_from_url(url))
+    else:
+        raise tk.ValidationError({"upload": [tk._("Déposez un fichier ou indiquez son adresse (URL).")]})
+    resource = tk.get_action("resource_create")({"user": context.get("user")}, fields)
+    if package.get("state") == "draft":
+        tk.get_action("package_patch")({"user": context.get("user")}, {"id": package["id"], "state": "active"})
+    return resource
+
+
+def on_resource_changed(context: Context, resource: dict[str, Any]) -> Any:
+    """The plugin's resource hook (after create/update): the file is validated for the
+    dataset's axis before it is loaded; a refused file stays a plain download (``gate``)."""
+    return gate.on_resource_changed(context, resource)
+
+
+def dataset_millesime(package_id: Optional[str]) -> Optional[str]:
+    """The dataset's millésime: the period the establishment pages give rows of a file without a
+    period column, so the report's preview shows the same lines (None without a dataset)."""
+    if not package_id:
+        return None
+    package = tk.get_action("package_show")({"ignore_auth": True}, {"id": package_id})
+    return str(package.get("millesime") or "") or None
 
 
 def validate_staged(staged: staging.Staged, axe: str, reader: access.Reader) -> dict[str, Any]:
@@ -114,7 +167,8 @@ def validate_staged(staged: staging.Staged, axe: str, reader: access.Reader) -> 
     report = validate_file(staged.path, axe, filename=staged.filename,
                            uai_column=staged.options.get("uai_column"),
                            commune_column=staged.options.get("commune_column"),
-                           reader=reader, max_bytes=max_bytes(), data_dictionary=dictionary)
+                           reader=reader, max_bytes=max_bytes(), data_dictionary=dictionary,
+                           sheet=staged.options.get("feuille"), millesime=dataset_millesime(staged.package_id))
     if staged.source_url:
         report["file"]["url"] = staged.source_url
     if dictionary is None and report.get("modele"):
@@ -281,6 +335,7 @@ def publish_staged(context: Context, staged: staging.Staged, *, name: Optional[s
         "format": _format_for(staged.filename),
         "uai_column": key.get("column") if key.get("kind") == "uai" else "",
         "commune_column": key.get("column") if key.get("kind") == "commune" else "",
+        "feuille": staged.options.get("feuille") or "",
     }
     if description is not None:
         fields["description"] = description
@@ -355,6 +410,7 @@ def ecarto_validate_resource(context: Context, data_dict: DataDict) -> dict[str,
     :param axe: the axis (default: the dataset's, from ``package_id`` or the resource)
     :param package_id: the dataset the file is meant for (optional)
     :param uai_column: the UAI column when it is not detected (optional)
+    :param feuille: the sheet of an XLSX or ODS workbook, by name or number (default: the first)
     :param commune_column: the commune code column (optional)
     :returns: the report (``valid``, ``blocking``, ``verdict``, ``summary``, ``file``, ``key``,
         ``uai``, ``schema``, ``preview``, ``errors``, ``warnings``, ``infos``…)
@@ -379,7 +435,8 @@ def _validate_existing(context: Context, data_dict: DataDict, axe: str, reader: 
     try:
         if path is None:
             url = resource.get("url") or ""
-            staged = stage_input({"url": url, **{k: data_dict.get(k) for k in ("uai_column", "commune_column")}},
+            staged = stage_input({"url": url, "feuille": resource.get("feuille"),
+                                  **{k: data_dict.get(k) for k in ("uai_column", "commune_column", "feuille") if data_dict.get(k)}},
                                  package_id=resource["package_id"], user=context.get("user") or "")
             try:
                 return validate_staged(staged, axe, reader)
@@ -389,7 +446,9 @@ def _validate_existing(context: Context, data_dict: DataDict, axe: str, reader: 
                              uai_column=data_dict.get("uai_column") or resource.get("uai_column") or None,
                              commune_column=data_dict.get("commune_column") or resource.get("commune_column") or None,
                              reader=reader, max_bytes=max_bytes(),
-                             data_dictionary=resource.get("data_dictionary") or None)
+                             data_dictionary=resource.get("data_dictionary") or None,
+                             sheet=data_dict.get("feuille") or resource.get("feuille") or None,
+                             millesime=dataset_millesime(resource["package_id"]))
     finally:
         if temporary and path:
             os.unlink(path)
@@ -405,6 +464,7 @@ def ecarto_publish_resource(context: Context, data_dict: DataDict) -> dict[str, 
     :param name: the resource's name (default: the file name)
     :param description: the resource's description (optional)
     :param uai_column: the UAI column when it is not detected (optional)
+    :param feuille: the sheet of an XLSX or ODS workbook, by name or number (default: the first)
     :returns: {"resource", "report", "ingest", "package"}; a refused file raises a
         ValidationError whose ``rapport`` holds the report, and changes nothing
     """

@@ -285,6 +285,7 @@ def staging_schema() -> Schema:
         "url": [ignore_missing, text(URL_LENGTH)],
         "uai_column": [ignore_missing, text(NAME_LENGTH)],
         "commune_column": [ignore_missing, text(NAME_LENGTH)],
+        "feuille": [ignore_missing, text(NAME_LENGTH)],     # the sheet of a workbook (issue 15)
     }
 
 

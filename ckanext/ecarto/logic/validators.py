@@ -66,6 +66,39 @@ def ecarto_axe(value: Any, context: dict) -> Any:
     return text
 
 
+def ecarto_axe_required(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """The axis is chosen explicitly (the form offers no default): empty → a French message."""
+    value = data.get(key)
+    if value is missing or value is None or not str(value).strip():
+        errors[key].append(_("Choisissez l'axe du jeu de données : il détermine les champs et le modèle de "
+                             "fichier à remplir."))
+        raise StopOnError
+
+
+def _typed_by_a_person(context: dict) -> bool:
+    """A request of the dataset form (CKAN's views put `save` in the context) or of the API
+    (`api_version`): not the portal's own code (CLI, harvesters, sample loader), which writes its
+    own description (ingest/description.py, the harvesters' source description)."""
+    return "save" in context or "api_version" in context
+
+
+def ecarto_description(key: tuple, data: dict, errors: dict, context: dict) -> None:
+    """`notes`: a dataset created through the form or the API has a description (DCAT-AP makes
+    it mandatory, data.gouv.fr rates it), and one that has a description keeps one. A dataset
+    saved without one before the rule (or by the portal's own code) stays editable."""
+    value = data.get(key)
+    if isinstance(value, str) and value.strip():
+        return
+    if not _typed_by_a_person(context):
+        return
+    package = context.get("package")
+    if package is not None and not (getattr(package, "notes", None) or "").strip():
+        return
+    errors[key].append(_("Description obligatoire : dites en quelques phrases ce que contient le jeu de "
+                         "données (source, territoire, période, principales colonnes)."))
+    raise StopOnError
+
+
 def ecarto_axe_only(axe: str) -> Callable[..., Any]:
     """First validator of an axis-specific field: the value is kept only when the dataset's
     `axe` is `axe` (a value left from another axis in the form is dropped, not stored)."""
@@ -380,7 +413,9 @@ def _dictionary_layout(layout: Any) -> Optional[dict[str, Any]]:
 def get_validators() -> dict[str, Callable[..., Any]]:
     return {
         "ecarto_axe": ecarto_axe,
+        "ecarto_axe_required": ecarto_axe_required,
         "ecarto_axe_only": ecarto_axe_only,
+        "ecarto_description": ecarto_description,
         "ecarto_uai": ecarto_uai,
         "ecarto_uai_list": ecarto_uai_list,
         "ecarto_territoire_niveau": ecarto_territoire_niveau,

@@ -40,7 +40,8 @@ NOT_TEXT = {"id", "index_id", "site_id", "entity_type", "dataset_type", "state",
             "metadata_created", "metadata_modified", "license_id", "url", "title_string",
             "creator_user_id", "spatial", "private", "isopen", "num_resources", "num_tags",
             "organization", "groups", "tags", "title", "name", "notes", "res_url", "res_format",
-            "res_type", "harvest_source_id", "harvest_object_id", "version"}
+            "res_type", "harvest_source_id", "harvest_object_id", "version",
+            "qualite", "qualite_manque"}
 # Control characters (PostgreSQL refuses NUL in any text; the others are never meant in a search).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

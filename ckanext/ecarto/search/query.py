@@ -25,6 +25,9 @@ from ckanext.ecarto.search.sql import Compiler
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)
 # Usage counters CKAN can sort on, absent without the tracking plugin: equal for all datasets.
 _UNTRACKED = {"view_recent", "views_recent", "views_total"}
+# Document fields holding numbers, sorted as numbers (datasets without one last, both ways):
+# the metadata quality score in percent (ckanext/ecarto/quality).
+NUMERIC_SORTS = frozenset({"qualite_score"})
 MAX_Q_LENGTH = 20_000
 MAX_FILTERS = 50
 MAX_SORT_CLAUSES = 10
@@ -110,6 +113,8 @@ def order_by(sort: Optional[str], has_rank: bool) -> str:
             parts.append(f"unaccent(lower(title_string)) {direction}")
         elif name in COLUMN_FIELDS or name in DATE_COLUMNS:
             parts.append(f"{name} {direction}")
+        elif name in NUMERIC_SORTS:
+            parts.append(f"(CAST(NULLIF(doc ->> '{name}', '') AS double precision)) {direction} NULLS LAST")
         else:
             if not re.fullmatch(r"[A-Za-z0-9_]+", name):
                 raise SearchQueryError(f"Tri impossible sur « {name} »")

@@ -42,7 +42,7 @@ from ckanext.ecarto.core import access, roles, tables
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import columns, registry
 from ckanext.ecarto.etablissements import axes as axes_mod
-from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.etablissements import destinations, directory
 from ckanext.ecarto.etablissements.identity import normalise_header
 from ckanext.ecarto.etablissements.references import number_sql
 from ckanext.ecarto.referentiel import territories
@@ -250,27 +250,22 @@ def _is_arrondissement(code: str) -> bool:
 
 
 def _build_establishments(conn: Connection) -> None:
-    """Best public directory row per UAI (same order as the establishment pages: a trusted
-    directory's row whenever one knows the UAI), open ones."""
+    """The establishments the territories count (``directory.counted_sql``, the definition the
+    establishment pages' reference values use too): best public directory row per UAI, open
+    ones, with the académie and région of their département in the referential."""
     trusted, trust_params = directory.trusted_sql(conn, "p")
+    counted = directory.counted_sql(trusted, """s.uai, s.nom, s.type, s.lycee_kind, s.secteur,
+        coalesce(s.education_prioritaire, 'hors') AS ep, s.eleves, s.latitude, s.longitude,
+        s.commune_code, s.commune_nom, s.departement_code, s.etat""")
     conn.execute(sa.text(f"""
         CREATE TABLE {t('territoire_etablissement__new')} AS
-        WITH best AS (
-            SELECT DISTINCT ON (s.uai) s.uai, s.nom, s.type, s.lycee_kind, s.secteur,
-                   coalesce(s.education_prioritaire, 'hors') AS ep, s.eleves, s.latitude, s.longitude,
-                   s.commune_code, s.commune_nom, coalesce(s.departement_code, c.departement_code) AS departement_code,
-                   s.etat
-            FROM {directory.table_name()} s
-            JOIN package p ON p.id = s.package_id
-            JOIN resource res ON res.id = s.resource_id AND res.state = 'active'
-            LEFT JOIN {t('territoire_commune__new')} c ON c.code = s.commune_code
-            WHERE {access.readable_packages_sql('p')}
-            ORDER BY s.uai, {directory.best_order(trusted)}, p.metadata_modified DESC,
-                     s.type DESC, s.resource_id)  -- a cité scolaire (one UAI, two rows) counts as its lycée
+        WITH best AS ({counted})
         SELECT b.uai, b.nom, b.type, b.lycee_kind, b.secteur, b.ep, b.eleves, b.latitude, b.longitude,
-               b.commune_code, b.commune_nom, b.departement_code, d.academie_code, d.region_code
-        FROM best b LEFT JOIN {t('territoire_departement__new')} d ON d.code = b.departement_code
-        WHERE b.etat IS NULL OR upper(b.etat) LIKE 'OUVERT%'"""), {**trust_params, **access.reader_params(access.ANONYMOUS)})
+               b.commune_code, b.commune_nom, coalesce(b.departement_code, c.departement_code) AS departement_code,
+               d.academie_code, d.region_code
+        FROM best b LEFT JOIN {t('territoire_commune__new')} c ON c.code = b.commune_code
+        LEFT JOIN {t('territoire_departement__new')} d ON d.code = coalesce(b.departement_code, c.departement_code)
+        """), {**trust_params, **access.reader_params(access.ANONYMOUS)})
     conn.execute(sa.text(f"ALTER TABLE {t('territoire_etablissement__new')} ADD PRIMARY KEY (uai)"))
 
 
@@ -360,10 +355,11 @@ def _series_of(res: dict[str, Any], kind: str) -> list[Series]:
     result: list[Series] = []
     by_key: dict[str, dict[str, Any]] = {}
     for col in columns.by_role(res, roles.MEASURE, roles.FLAG):
-        if col.get("source") == res.get("key_column") or _legacy_code(res, col):
+        # the validation report announces these figures with the same rule (destinations)
+        if not destinations.aggregated(res, col) or _legacy_code(res, col):
             continue
         source = col.get("source") or col["name"]
-        indicator = axes_mod.indicator_for_column(res.get("axe"), source, col.get("indicator"))
+        indicator = destinations.indicator_of(res, col)
         by_key[normalise_header(source)] = col
         if indicator is not None:
             by_key.setdefault(indicator.id, col)
@@ -371,7 +367,7 @@ def _series_of(res: dict[str, Any], kind: str) -> list[Series]:
     for num, den, label, unit in ind_mod.RATIOS:
         if num in by_key and den in by_key and columns.role_of(by_key[den]) == roles.MEASURE:
             x, y = by_key[num], by_key[den]
-            indicator = axes_mod.indicator_for_column(res.get("axe"), x.get("source") or x["name"], x.get("indicator"))
+            indicator = destinations.indicator_of(res, x)
             series = _series(res, kind, x, "ratio", indicator)
             series.cle = f"{_series_key(res, x, indicator)}/{normalise_header(y.get('source') or y['name'])}"
             series.y_column, series.y_type = y["name"], y["type"]

@@ -241,7 +241,8 @@ def build(conn: Connection, territory: territories.Territory) -> dict[str, Any]:
         "donnees_au": iso_date(aggregates.refreshed_at(conn)),
         "seuil_couverture": threshold,
         "perimetre": _("Données publiques chargées sur le portail ; établissements ouverts des annuaires publiés. "
-                       "Taux n.c. : part des établissements (ou des communes) du périmètre de la source sans valeur. "
+                       "Taux n.c. : part sans valeur des établissements ouverts des types et secteurs que couvre la source "
+                       "(les fiches d'établissement comptent les mêmes), ou des communes. "
                        "Chaque chiffre porte sur la dernière période publiée ; un chiffre qui couvre moins de "
                        "{seuil} des établissements (ou des communes) concernés est « n.c. — couverture "
                        "insuffisante ».").format(seuil=f"{round(threshold * 100):d} %"),

@@ -37,17 +37,19 @@ from ckanext.ecarto.core import uai as uai_mod
 from ckanext.ecarto.core.axes import AXIS_LABELS
 from ckanext.ecarto.core import roles
 from ckanext.ecarto.core.translation import N_, _, ungettext
-from ckanext.ecarto.etablissements import directory
+from ckanext.ecarto.etablissements import destinations, directory, record
 from ckanext.ecarto.ingest import coltypes, columns, keys, limits, shaping
 from ckanext.ecarto.ingest.coltypes import normalise_header
 from ckanext.ecarto.ingest.loader import ModelPreview
-from ckanext.ecarto.ingest.reader import ReadError, read_table, wide_encoding
+from ckanext.ecarto.ingest.reader import ReadError, is_ods, read_table, wide_encoding
 from ckanext.ecarto.validation import tableschema
 
 log = logging.getLogger(__name__)
 
 REPORT_VERSION = 1
 PREVIEW_ROWS = 10
+PREVIEW_UAIS = 4            # establishments whose page lines the report previews
+PREVIEW_ROWS_PER_UAI = 60
 MAX_LISTED = 1000           # invalid UAIs / schema errors / bad lines listed (all are counted)
 MAX_LISTED_PER_FIELD = 200
 MAX_NOT_IN_DIRECTORY = 500
@@ -106,7 +108,7 @@ class _Report:
             "bad_lines": {"n": 0, "lines": []},
             "duplicates": {"n": 0, "examples": []},
             "preview": {"columns": [], "rows": []},
-            "modele": None,
+            "modele": None, "destinations": [], "apercu": [],
             "errors": [], "warnings": [], "infos": [],
             "seconds": 0.0,
         }
@@ -133,8 +135,8 @@ def not_a_table(path: str) -> Optional[str]:
             return _(label)
     if head.startswith(b"PK\x03\x04"):
         names = _zip_names(path)
-        if b"xl/workbook.xml" in names:
-            return None  # an XLSX workbook
+        if b"xl/workbook.xml" in names or is_ods(path):
+            return None  # an XLSX or ODS workbook
         return _("archive ZIP (ou classeur OpenDocument ODS, ou document Word)")
     if head.startswith(b"\x1f\x8b"):
         return None  # gzip: the reader decompresses it
@@ -195,7 +197,8 @@ def _directory_known(uais: list[str], reader: Any) -> Optional[set[str]]:
 def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_column: Optional[str] = None,
                   commune_column: Optional[str] = None, reader: Any = None, max_bytes: Optional[int] = None,
                   check_directory: bool = True, preview_rows: int = PREVIEW_ROWS,
-                  chunk_rows: int = CHUNK_ROWS, data_dictionary: Any = None) -> dict[str, Any]:
+                  chunk_rows: int = CHUNK_ROWS, data_dictionary: Any = None,
+                  millesime: Optional[str] = None, sheet: Optional[str] = None) -> dict[str, Any]:
     """Validate `path` for the axis `axe` and return the report (a JSON-serialisable dict).
 
     Keys: ``valid``/``blocking``/``verdict`` (ok | warnings | blocking) and ``summary`` (French
@@ -208,7 +211,15 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
     values}]); ``modele`` (what the portal understands of the columns, see ``_Model``: columns
     [{source, role, type, aggregation, label, origin, choice, editable}], period {source, values,
     kind, summary}, reshape {..., summary}, error, warnings; None without a key column);
-    ``errors`` / ``warnings`` / ``infos`` ([{code, message}]).
+    ``errors`` / ``warnings`` / ``infos`` ([{code, message}]); ``destinations`` (where each
+    column of the file will appear, computed by the pages' own rule, see
+    ``etablissements/destinations``: [{column, kind, kind_label, label, axe, axe_label,
+    indicateur, unit, role, references, territoire, raison}], file order) and ``apercu`` (the
+    lines of the establishment pages of a few UAIs of the file, read by the page's own code, see
+    ``etablissements.record.preview_lines``: [{uai, lignes}]); both empty without a column model.
+
+    ``millesime`` (the dataset's) is the period of the values of a file without a period column,
+    as on the pages.
 
     ``data_dictionary`` (the resource's, or the roles the publisher corrected in the report:
     a list of {column, role, …}) overrides the inferred roles as the ingestion will.
@@ -221,7 +232,7 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
     try:
         _validate(rep, path, axe, uai_column=uai_column, commune_column=commune_column, reader=reader,
                   max_bytes=max_bytes, check_directory=check_directory, preview_rows=preview_rows,
-                  chunk_rows=chunk_rows, data_dictionary=data_dictionary)
+                  chunk_rows=chunk_rows, data_dictionary=data_dictionary, millesime=millesime, sheet=sheet)
     except Exception as exc:  # noqa: BLE001 - a report always comes out
         log.exception("Validation de %s : erreur inattendue", path)
         rep.error("internal-error", _("Erreur inattendue pendant la validation : {error}.").format(error=exc))
@@ -232,7 +243,8 @@ def validate_file(path: str, axe: str, *, filename: Optional[str] = None, uai_co
 
 def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], commune_column: Optional[str],
               reader: Any, max_bytes: Optional[int], check_directory: bool, preview_rows: int,
-              chunk_rows: int, data_dictionary: Any) -> None:
+              chunk_rows: int, data_dictionary: Any, millesime: Optional[str] = None,
+              sheet: Optional[str] = None) -> None:
     data = rep.data
     if axe not in tableschema.available_axes():
         rep.error("unknown-axis", _("Axe inconnu : « {axe} ». Axes possibles : {axes}.").format(
@@ -262,7 +274,7 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
         ).format(what=what))
         return
     try:
-        table = read_table(path, chunk_rows=chunk_rows)
+        table = read_table(path, chunk_rows=chunk_rows, sheet=sheet)  # sheet: of a workbook (issue 15)
     except ReadError as exc:
         _read_error(rep, exc)
         return
@@ -313,7 +325,7 @@ def _validate(rep: _Report, path: str, axe: str, *, uai_column: Optional[str], c
     data["schema"]["unknown_columns"] = unknown
     cell_checkers = tableschema.checkers(axe, matches, skip={"uai"})
     scan = _Scan(rep, table, key, matches, cell_checkers, desc.get("primaryKey") or [])
-    model = _Model(rep, table, key, data_dictionary, axe) if key is not None else None
+    model = _Model(rep, table, key, data_dictionary, axe, millesime) if key is not None else None
 
     data["preview"]["columns"] = list(table.columns)
     if first is not None:
@@ -380,8 +392,9 @@ def _describe_format(rep: _Report, fmt: Any) -> None:
             rep.info("bom", _("Marque d'ordre des octets (BOM) UTF-8 détectée : acceptée et retirée."))
         if fmt.separator not in (";", ","):
             rep.info("separator", _("Séparateur inhabituel : {separator}.").format(separator=f["separator_label"]))
-    elif fmt.kind == "xlsx":
-        rep.info("format", _("Classeur XLSX : première feuille, en-tête ligne {line}.").format(line=fmt.header_line))
+    elif fmt.kind in ("xlsx", "ods"):
+        rep.info("format", _("Classeur {kind} : feuille « {sheet} », en-tête ligne {line}.").format(
+            kind=fmt.kind.upper(), sheet=fmt.sheet or "1", line=fmt.header_line))
     else:
         rep.info("format", _("Fichier JSON : liste d'enregistrements."))
     if fmt.header_line and fmt.header_line > 1:
@@ -767,9 +780,16 @@ class _Model:
     file (``ingest.loader.ModelPreview``, fed every chunk of the scan), and the declared measures
     whose cells are not numbers (the ingestion refuses a measure mostly made of text)."""
 
-    def __init__(self, rep: _Report, table: Any, key: keys.KeySpec, data_dictionary: Any, axe: Optional[str]):
+    def __init__(self, rep: _Report, table: Any, key: keys.KeySpec, data_dictionary: Any, axe: Optional[str],
+                 millesime: Optional[str] = None):
         self.rep = rep
+        self.table = table
+        self.key = key
+        self.axe = axe
+        self.millesime = millesime
+        self.data_dictionary = data_dictionary
         self.preview = ModelPreview(table, key, data_dictionary, axe)
+        self.sample = _Sample()
         self._result: Optional[dict[str, Any]] = None
         entries, _layout = columns.dictionary_parts(data_dictionary)
         self.declared = [e for e in entries if isinstance(e, dict)]
@@ -778,11 +798,27 @@ class _Model:
                          and columns.entry_for(by_column, c).get("role") == roles.MEASURE}
 
     def chunk(self, chunk: Any) -> None:
-        self.preview.chunk(chunk)
+        self.sample.add(self._prepare(chunk))
         if chunk.frame.empty:
             return
         for column, check in self.measures.items():
             check.update(chunk.frame[column])
+
+    def _prepare(self, chunk: Any) -> Optional[pd.DataFrame]:
+        """The chunk's rows as the ingestion stages them (``ModelPreview``'s step, whose frame is
+        kept here for the preview of the pages)."""
+        preview = self.preview
+        if preview.error is not None or preview.skipped:
+            return None
+        try:
+            return preview.load.prepare(chunk)
+        except shaping.IngestError:
+            preview.skipped = True  # a limit the validation report states itself (row too wide…)
+        except columns.ModelError as exc:
+            preview.error = str(exc)
+        finally:
+            preview.load.new_columns.clear()
+        return None
 
     def result(self) -> dict[str, Any]:
         if self._result is None:
@@ -816,6 +852,30 @@ class _Model:
             "period": period, "reshape": reshape, "error": result.get("error"),
             "warnings": result.get("warnings") or [], "declared": self.declared, "choices": role_options(),
         }
+        if not result.get("error"):
+            try:
+                self._pages()
+            except Exception:  # noqa: BLE001 - the report still comes out, without this part
+                log.exception("Validation : destinations des colonnes non calculées")
+
+    def _pages(self) -> None:
+        """Where each column will appear and the lines of a few establishment pages, computed by
+        the pages' own code on the resource the ingestion will describe."""
+        load = self.preview.load
+        description, _warnings = shaping.describe_load(load, self.data_dictionary, self.axe)
+        resource = _resource(load, description, self.axe, self.millesime)
+        found = {d.column: d for d in destinations.destinations(resource)}
+        if description.period_source is not None:   # not a column of the stored table: its rows' period
+            found[description.period_source] = destinations.column_destination(resource, {
+                "name": columns.PERIOD_COLUMN, "source": description.period_source, "role": roles.PERIOD})
+        melted = set(load.reshape.period_columns) if load.reshape is not None else set()
+        self.rep.data["destinations"] = [
+            (found[c].as_dict() if c in found else _reshaped_destination(c, c in melted))
+            for c in self.table.columns] + [d.as_dict() for c, d in found.items() if c not in self.table.columns]
+        if load.reshape is None and self.key.kind == keys.UAI:
+            self.rep.data["apercu"] = [
+                {"uai": uai, "lignes": record.preview_lines(resource, typed_rows(rows, load, description, resource))}
+                for uai, rows in self.sample.by_key().items()]
 
     def _measure_verdict(self, column: str, check: _MeasureCheck) -> None:
         if not check.bad:
@@ -835,6 +895,113 @@ class _Model:
                 column=column)
 
 
+class _Sample:
+    """The staged rows of the first few keys of the file (all their rows, every period)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, frame: Optional[pd.DataFrame]) -> None:
+        if frame is None or frame.empty:
+            return
+        if len(self.keys) < PREVIEW_UAIS:
+            for key in frame["_key"].tolist():
+                if key not in self.keys:
+                    self.keys.append(key)
+                    if len(self.keys) >= PREVIEW_UAIS:
+                        break
+        kept = frame[frame["_key"].isin(self.keys)]
+        if not kept.empty:
+            self.frames.append(kept)
+
+    def by_key(self) -> dict[str, list[dict[str, Any]]]:
+        if not self.frames:
+            return {}
+        rows = pd.concat(self.frames, ignore_index=True).to_dict("records")
+        found: dict[str, list[dict[str, Any]]] = {k: [] for k in self.keys}
+        for row in rows:
+            if len(found[row["_key"]]) < PREVIEW_ROWS_PER_UAI:
+                found[row["_key"]].append(row)
+        return found
+
+
+def _resource(load: Any, description: columns.Description, axe: Optional[str],
+              millesime: Optional[str]) -> dict[str, Any]:
+    """The resource the registry will describe once the file is loaded: column model (key
+    first), axis, key, period layout."""
+    cols = [shaping.key_entry(load)] + list(description.columns)
+    period = None
+    if description.period_source is not None:
+        period = {"source": description.period_source, "label": description.period_source,
+                  "orderable": True, "reason": None}
+    return {"resource_id": "apercu", "table_name": None, "package_id": None, "package_name": None,
+            "package_title": None, "resource_name": None, "organization_title": None, "columns": cols, "axe": axe,
+            "key_column": load.key.column, "key_kind": load.key.kind, "millesime": millesime,
+            "layout": {"period": period} if period else {"period": None, "rows_per_key_period": 1}}
+
+
+def _reshaped_destination(column: str, period: bool) -> dict[str, Any]:
+    """A column of the file the reshape turned into rows (its header is a period or its values
+    are measures of other columns)."""
+    if period:
+        return destinations.Destination(column, destinations.PERIODE, column, role=roles.PERIOD, raison=_(
+            "colonne transformée en période : ses valeurs sont celles de la période qu'elle nomme")).as_dict()
+    return destinations.Destination(column, destinations.IGNOREE, column, raison=_(
+        "mise en forme : ses valeurs deviennent des mesures d'autres colonnes")).as_dict()
+
+
+def typed_rows(rows: list[dict[str, Any]], load: Any, description: columns.Description,
+               resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """Staged rows (all text) typed as the ingestion stores them: measures as numbers (a cell
+    that is not one left empty), flags as booleans, the period as ``_periode`` / ``_periode_ordre``."""
+    period_source = description.period_source
+    school_year = columns.school_year_header(period_source) if period_source else False
+    orderable = True
+    typed = []
+    for row in rows:
+        out: dict[str, Any] = {"_key": row["_key"], "_row": int(row["_row"])}
+        if period_source is not None:
+            raw = row.get(load.out[period_source])
+            found = columns.parse_period(raw, school_year=school_year)
+            orderable = orderable and (found is not None or raw is None)
+            out[columns.PERIOD_COLUMN] = found.label if found else raw
+            out[columns.PERIOD_ORDER_COLUMN] = found.order if found else None
+        for col in description.columns:
+            out[col["name"]] = _typed_cell(row.get(col["name"]), col, col["source"] in description.missing_means_no)
+        typed.append(out)
+    period = (resource.get("layout") or {}).get("period")
+    if period is not None and not orderable:
+        period["orderable"] = False
+    return typed
+
+
+_FLAG_TRUE = frozenset(columns.FLAG_TRUE)
+_FLAG_FALSE = frozenset(columns.FLAG_FALSE)
+
+
+def _typed_cell(value: Any, col: dict[str, Any], missing_means_no: bool) -> Any:
+    """One cell as the ingestion stores it (``shaping.build_table``'s casts)."""
+    role = col.get("role")
+    text = None if value is None else str(value)
+    if role == roles.FLAG:
+        lowered = (text or "").strip().lower()
+        if lowered in _FLAG_TRUE:
+            return True
+        if lowered in _FLAG_FALSE:
+            return False
+        return False if missing_means_no else None
+    if role == roles.MEASURE or col.get("type") in ("integer", "number"):
+        if text is None:
+            return None
+        squeezed = re.sub(_CELL_SPACES, "", text)
+        if not _NUMBER_CELL.match(squeezed):
+            return None
+        number = float(squeezed.replace(",", "."))
+        return int(number) if col.get("type") == "integer" and number.is_integer() else number
+    return text
+
+
 def _describe_schema(rep: _Report, matches: list[Any], unknown: list[str], key: Optional[keys.KeySpec]) -> None:
     found = [m for m in matches if m.column]
     absent = [m for m in matches if not m.column]
@@ -846,6 +1013,16 @@ def _describe_schema(rep: _Report, matches: list[Any], unknown: list[str], key: 
                 field=m.name, title=m.title))
     rep.info("schema-match", _("{n} colonne(s) du fichier correspondent au schéma de l'axe ({fields}).").format(
         n=len(found), fields=", ".join(f"{m.column} → {m.name}" for m in found) or _("aucune")))
+    where = {d["column"]: d for d in rep.data.get("destinations") or []}
+    elsewhere = [c for c in unknown if where.get(c, {}).get("kind") == destinations.INDICATEUR]
+    for column in elsewhere:
+        dest = where[column]
+        rep.info("other-axis-indicator", _(
+            "La colonne « {column} » n'est pas dans le schéma de cet axe mais alimente l'indicateur « {label} » "
+            "de l'axe {axe} (fiches des établissements et, pour les données publiques, pages des territoires)."
+        ).format(column=column, label=dest["label"], axe=dest["axe_label"]), column=column)
+    unknown = [c for c in unknown if c not in elsewhere and (not where or where.get(c, {}).get("kind") in (
+        destinations.AUTRES, destinations.CONTEXTE, None))]
     if unknown:
         rep.warning("unknown-columns", _(
             "{n} colonne(s) inconnues du schéma de l'axe : {columns}. Elles sont publiées telles quelles "

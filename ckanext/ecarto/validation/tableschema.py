@@ -8,6 +8,12 @@ format, ``required``, ``minimum``/``maximum``, ``pattern``, ``enum``…); the er
 frictionless's error type (``type-error``, ``constraint-error``) and English message, plus a
 French message for the publisher. Values repeat a lot in real files (booleans, small counts,
 codes): each distinct value of a column is checked once, which keeps a 50 MB file quick.
+
+French spreadsheet habits pass where the field's type allows them, converted as the loader
+converts them (``coltypes.french_cell``) before the frictionless reader sees them: decimal comma
+(``0,5``), thousands separators (``1 234``, ``1.234,5``), percentages (``45 %`` is 45, the
+axes' shares being in percent), ``oui``/``non``, ``vrai``/``faux``, ``O``/``N`` (any case) and
+dates ``jj/mm/aaaa``. What the schema's own ``trueValues``/``falseValues`` list is read as is.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ import pandas as pd
 
 from ckanext.ecarto.core.translation import N_, _
 from ckanext.ecarto.ingest import schema_fields
-from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.ingest.coltypes import french_cell, normalise_header
 
 TABLESCHEMA_DIR = schema_fields.SCHEMA_DIR
 
@@ -30,9 +36,9 @@ CACHE_LIMIT = 200_000
 
 TYPE_LABELS = {   # translated when shown
     "integer": N_("un nombre entier (ex. 12)"),
-    "number": N_("un nombre (point décimal, sans espace ni unité : ex. 12.5)"),
-    "boolean": N_("un booléen (true / false, 1 / 0)"),
-    "date": N_("une date AAAA-MM-JJ (ex. 2024-09-02)"),
+    "number": N_("un nombre (ex. 12,5 ou 12.5 ; 1 234,5 ; 45 %)"),
+    "boolean": N_("un booléen (oui / non, vrai / faux, O / N, 1 / 0)"),
+    "date": N_("une date JJ/MM/AAAA ou AAAA-MM-JJ (ex. 02/09/2024)"),
     "datetime": N_("une date et heure ISO 8601"),
     "year": N_("une année sur 4 chiffres"),
     "string": N_("du texte"),
@@ -149,9 +155,8 @@ def french_message(ftype: str, note_key: str, value: Optional[str], match: Field
     label = _("« {column} »").format(column=match.column)
     c = match.constraints
     if note_key == "type" and match.type == "boolean":
-        return _("Colonne {label} : « {value} » n'est pas un booléen (valeurs acceptées : {true_values} / "
-                 "{false_values}).").format(label=label, value=shown, true_values=", ".join(match.true_values),
-                                            false_values=", ".join(match.false_values))
+        return _("Colonne {label} : « {value} » n'est pas un booléen (valeurs acceptées, majuscules ou "
+                 "minuscules : oui / non, vrai / faux, O / N, true / false, 1 / 0).").format(label=label, value=shown)
     if note_key == "type":
         expected = _(TYPE_LABELS[match.type]) if match.type in TYPE_LABELS else match.type
         return _("Colonne {label} : « {value} » n'est pas {expected}.").format(
@@ -182,7 +187,7 @@ class CellChecker:
             return self.cache[value]
         except KeyError:
             pass
-        _cell, notes = self.reader(value)
+        _cell, notes = self.reader(self.canonical(value))
         result: Optional[tuple[str, str, str]] = None
         if notes:
             key = next(iter(notes))
@@ -190,6 +195,13 @@ class CellChecker:
         if len(self.cache) < CACHE_LIMIT:
             self.cache[value] = result
         return result
+
+    def canonical(self, value: Any) -> Any:
+        """The value as the schema's reader expects it (French forms converted, see the module
+        docstring); a value the field lists among its own true/false values stays as is."""
+        if self.match.type == "boolean" and value in self.match.true_values + self.match.false_values:
+            return value
+        return french_cell(self.match.type, value)
 
     def failing(self, values: pd.Series) -> pd.Series:
         """Boolean mask of the values that fail (each distinct value checked once)."""

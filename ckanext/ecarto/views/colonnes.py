@@ -19,6 +19,7 @@ from flask import Blueprint, request
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto.etablissements import destinations
 from ckanext.ecarto.ingest import columns
 from ckanext.ecarto.logic import publication as logic
 from ckanext.ecarto.validation.report import period_summary, reshape_summary, role_options
@@ -69,11 +70,14 @@ def column_model(resource_id: str) -> Optional[dict[str, Any]]:
     if reshape:
         reshape = {**reshape, "summary": reshape_summary(reshape)}
     model = logic.resource_model(row)
+    where = _destinations(context, row)
+    for col in model:
+        col["destination"] = where.get(col.get("source") or col.get("name"))
     return {
         "status": row.get("status"), "message": row.get("message"), "failure": row.get("failure"),
         "loaded_at": row.get("loaded_at"), "columns": model, "period": period, "reshape": reshape,
         "rows_per_key_period": layout.get("rows_per_key_period"),
-        "has_units": any(c.get("unit") for c in model),
+        "has_units": any(c.get("unit") for c in model), "has_destinations": bool(where),
         "can_edit": bool(model) and _may_edit(context, resource_id), "choices": role_options(),
     }
 
@@ -112,3 +116,23 @@ def update_roles(id: str, resource_id: str) -> Any:
     else:
         tk.h.flash_notice(tk._("Aucun rôle n'a changé."))
     return tk.redirect_to(_resource_page(package, resource_id))
+
+
+def _destinations(context: dict[str, Any], row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Where each column of the resource appears on the portal (``etablissements/destinations``,
+    the rule the pages and the validation report follow), by source header; empty when the
+    resource or its dataset cannot be read."""
+    if row.get("status") != "ok" or not row.get("columns"):
+        return {}
+    try:
+        package = tk.get_action("package_show")(dict(context), {"id": row.get("package_id")})
+    except (tk.ObjectNotFound, tk.NotAuthorized):
+        return {}
+    resource = {**row, "axe": package.get("axe"), "package_name": package.get("name"),
+                "organization_title": (package.get("organization") or {}).get("title")}
+    found = {d.column: d.as_dict() for d in destinations.destinations(resource)}
+    period = columns.period_of(row) or {}
+    if period.get("source") and period["source"] not in found:
+        found[period["source"]] = destinations.column_destination(resource, {
+            "name": columns.PERIOD_COLUMN, "source": period["source"], "role": "period"}).as_dict()
+    return found

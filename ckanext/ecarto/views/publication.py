@@ -4,8 +4,7 @@
 - ``/dataset/<id>/publier/<token>``: its validation report; fix and deposit again, choose the
   UAI column, correct the roles of the columns (``…/roles``), or publish when nothing blocks;
 - ``/dataset/<id>/publication/<resource_id>``: what publishing did (rows loaded, pages fed);
-- ``/schemas/<axe>.csv`` and ``/schemas/<axe>.json``: the empty CSV template and the Table
-  Schema of an axis.
+(the axes' templates and schemas, ``/schemas/<axe>…``, are in ``views/schemas.py``).
 
 Only those who may add resources to the dataset (editors and admins of its organization, by
 CKAN's auth) reach the publication pages.
@@ -14,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 
 import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.core import access
 from ckanext.ecarto.ingest import registry
 from ckanext.ecarto.logic import publication as logic
-from ckanext.ecarto.validation import staging, tableschema
+from ckanext.ecarto.validation import staging
 from ckanext.ecarto.views._common import user_name
 from ckanext.ecarto.views.colonnes import submitted_roles
 
@@ -69,24 +68,42 @@ def _axe_choices() -> list[dict[str, Any]]:
 
 @publication.route("/dataset/<id>/publier", methods=["GET", "POST"])
 def upload(id: str) -> Any:
+    """The one form that adds a resource to a dataset of an axis (CKAN's resource form shows
+    it too): a data table goes to its validation report, a document (PDF…) is added as is."""
     resource_id = request.values.get("resource_id") or None
     package = _package_for_publishing(id, resource_id)
     extra = _common(package)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        if extra["axe"] is None:
-            errors = {"axe": [tk._("Choisissez d'abord l'axe du jeu de données (modifier le jeu de données).")]}
-        else:
-            try:
-                staged = logic.stage_input({"upload": request.files.get("upload"), "url": request.form.get("url"),
-                                            "uai_column": request.form.get("uai_column")},
-                                           package_id=package["id"], user=user_name() or "", resource_id=resource_id)
-            except tk.ValidationError as exc:
-                errors = exc.error_dict
-            else:
-                logic.validate_staged(staged, extra["axe"], access.reader_for(user_name()))
-                return tk.redirect_to("ecarto_publication.report", id=package["name"], token=staged.token)
-    return tk.render("ecarto/publication/upload.html", {**extra, "errors": errors, "resource_id": resource_id})
+        next_page, errors = _deposit(package, extra["axe"], resource_id)
+        if next_page:
+            return tk.redirect_to(next_page)
+    return tk.render("ecarto/publication/upload.html", {**extra, "errors": errors, "resource_id": resource_id,
+                                                        "form": request.form})
+
+
+def _deposit(package: dict[str, Any], axe: Optional[str],
+             resource_id: Optional[str]) -> tuple[Optional[str], dict[str, list[str]]]:
+    """Handle a deposit: (the page to go to, None) or (None, the form's errors)."""
+    upload_file = request.files.get("upload")
+    url = (request.form.get("url") or "").strip()
+    name, description = request.form.get("name"), request.form.get("description")
+    try:
+        if not resource_id and not logic.is_tabular_upload(getattr(upload_file, "filename", None), url):
+            resource = logic.publish_document({"user": user_name()}, package, upload=upload_file, url=url,
+                                              name=name, description=description)
+            return tk.h.url_for(f"{package.get('type') or 'dataset'}_resource.read", id=package["name"],
+                                resource_id=resource["id"]), {}
+        if axe is None:
+            return None, {"axe": [tk._("Choisissez d'abord l'axe du jeu de données (modifier le jeu de données).")]}
+        staged = logic.stage_input({"upload": upload_file, "url": url, "uai_column": request.form.get("uai_column"),
+                                    "feuille": request.form.get("feuille")},
+                                   package_id=package["id"], user=user_name() or "", resource_id=resource_id)
+    except tk.ValidationError as exc:
+        return None, exc.error_dict
+    staged.options.update({k: v for k, v in (("name", name), ("description", description)) if v})
+    logic.validate_staged(staged, axe, access.reader_for(user_name()))
+    return tk.h.url_for("ecarto_publication.report", id=package["name"], token=staged.token), {}
 
 
 def _staged(package: dict[str, Any], token: str) -> staging.Staged:
@@ -172,25 +189,3 @@ def done(id: str, resource_id: str) -> Any:
     pages = logic.pages_of(resource_id, access.reader_for(user_name()))
     return tk.render("ecarto/publication/done.html", {**_common(package), "resource": resource,
                                                       "status": status, "pages": pages})
-
-
-# --------------------------------------------------------------------------- templates
-
-def _axe_or_404(axe: str) -> str:
-    if axe not in tableschema.available_axes():
-        return tk.abort(404, tk._("Axe inconnu."))
-    return axe
-
-
-@publication.route("/schemas/<axe>.csv")
-def template_csv(axe: str) -> Response:
-    axe = _axe_or_404(axe)
-    return Response(tableschema.csv_template(axe), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="modele-ecarto-{axe}.csv"'})
-
-
-@publication.route("/schemas/<axe>.json")
-def template_schema(axe: str) -> Response:
-    axe = _axe_or_404(axe)
-    return Response(tableschema.schema_path(axe).read_bytes(), mimetype="application/json", headers={
-        "Content-Disposition": f'inline; filename="schema-ecarto-{axe}.json"'})
