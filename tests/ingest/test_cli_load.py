@@ -94,3 +94,18 @@ def test_a_file_missing_from_storage_is_uploaded_again(cli):
     assert "remplacée" in again.output and "6\u00a0864 lignes en base" in again.output
     assert ingest.local_copy(helpers.call_action("resource_show", id=resource["id"]))[0] is not None
     assert registry(resource["id"])["status"] == "ok"
+
+
+
+@pytest.mark.ckan_config("ckan.auth.create_unowned_dataset", "false")
+def test_a_portal_that_requires_an_organization_says_so_before_anything(app):
+    """`make run`'s ckan.ini forbids datasets without organization: the load (what `ckan ecarto
+    load` calls) says which option is missing, in French, and creates nothing — not CKAN's
+    « Owner org » validation error after the fact."""
+    from ckanext.ecarto.ingest import publish
+
+    with app.flask_app.test_request_context():
+        with pytest.raises(publish.PublishError, match="exige une organisation productrice.*--organization"):
+            publish.load(str(IPS), dataset="ips-sans-organisation", axe="etablissements")
+    with pytest.raises(Exception):
+        helpers.call_action("package_show", id="ips-sans-organisation")

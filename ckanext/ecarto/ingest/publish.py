@@ -288,6 +288,10 @@ def load(path: str, *, dataset: str, axe: str, organization: Optional[str] = Non
         fields["owner_org"] = org["id"]
         producer = org.get("title") or org.get("name")
     current = _show("package_show", dataset)
+    if current is None and not organization and not tk.asbool(tk.config.get("ckan.auth.create_unowned_dataset")):
+        raise PublishError(_("Ce portail exige une organisation productrice pour créer le jeu de données "
+                             "« {name} » : ajoutez --organization <nom> (créée si elle n'existe pas).").format(
+            name=dataset))
     generated = fields["notes"] is None and not (current or {}).get("notes")
     if generated:
         producer = producer or ((current or {}).get("organization") or {}).get("title")
