@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from ckanext.ecarto.harvesters import base
+
 from .portal import DATA, MCI, FakePortal
 
 ODS_EXAMPLE = DATA / "ods-openapi-v2.1-datasets-example.yaml"
@@ -70,3 +72,11 @@ def serve_udata_fidelite(portal: FakePortal) -> list[dict[str, Any]]:
     for name in ("commune_techno_sample.csv", "commune_debit_filaire_sample.csv"):
         portal.files[f"/files/arcep/{name}"] = (MCI / name).read_bytes()
     return datasets
+
+
+def warnings_of(summary) -> dict[str, list[str]]:
+    """guid -> the remarks a harvest run recorded on it (base.job_warnings)."""
+    found: dict[str, list[str]] = {}
+    for guid, message in base.job_warnings(summary.job_id):
+        found.setdefault(guid, []).append(message)
+    return found

@@ -14,7 +14,7 @@ from ckanext.ecarto.harvesters import base
 from ckanext.ecarto.harvesters.run import run_source
 
 from .conftest import FAST, package_of
-from .fidelity_payloads import GEONAMES, ODS_EXPORT, WORLD, serve_ods_example
+from .fidelity_payloads import GEONAMES, ODS_EXPORT, WORLD, serve_ods_example, warnings_of
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
@@ -29,13 +29,6 @@ def example(remote):
 @pytest.fixture
 def source(make_source, remote, example):
     return make_source("ecarto_ods", remote.url, CONFIG, name="exemples-opendatasoft")
-
-
-def warnings_of(summary) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for guid, message in base.job_warnings(summary.job_id):
-        found.setdefault(guid, []).append(message)
-    return found
 
 
 def test_the_openapi_examples_are_published_as_the_producer_gave_them(source, remote, example):

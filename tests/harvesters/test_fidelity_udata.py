@@ -13,7 +13,7 @@ from ckanext.ecarto.harvesters import base
 from ckanext.ecarto.harvesters.run import run_source
 
 from .conftest import FAST, package_of
-from .fidelity_payloads import GEONAMES_FILE, serve_udata_fidelite
+from .fidelity_payloads import GEONAMES_FILE, serve_udata_fidelite, warnings_of
 
 pytestmark = pytest.mark.usefixtures("with_plugins")
 
@@ -34,13 +34,6 @@ def datasets(remote):
 @pytest.fixture
 def source(make_source, remote, datasets):
     return make_source("ecarto_udata", remote.url, CONFIG, name="fidelite-data-gouv")
-
-
-def warnings_of(summary) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for guid, message in base.job_warnings(summary.job_id):
-        found.setdefault(guid, []).append(message)
-    return found
 
 
 def test_data_gouv_datasets_are_published_as_the_producer_gave_them(source, remote, datasets, app):

@@ -3,8 +3,11 @@ establishment directory (published by the ministry), the organization of a dépa
 editor, a read-only member and an outsider, each with an API token."""
 from __future__ import annotations
 
+import http.server
 import io
+import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
@@ -69,3 +72,14 @@ def new_dataset(portal):
                 "axe": fields.pop("axe", "etablissements"), "millesime": fields.pop("millesime", "2023"), **fields}
         return helpers.call_action("package_create", {"user": portal.editor["name"]}, **data)
     return create
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A loopback HTTP server serving tmp_path (a collectivité's own open data site)."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

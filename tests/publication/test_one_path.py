@@ -11,10 +11,7 @@ aggregates do not change. The resource form of such a dataset is the validated p
 form; documents (PDF) are still added through it, as is."""
 from __future__ import annotations
 
-import http.server
 import io
-import threading
-from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -157,17 +154,6 @@ def test_faulty_file_through_resource_patch_keeps_the_published_version(app, por
     resource_page = _text(app.get(f"/dataset/{package['name']}/resource/{resource_id}",
                                   headers=portal.headers("editor"), status=200))
     assert WARNING in resource_page
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """A loopback HTTP server serving tmp_path (a collectivité's own open data site)."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def _run_ingest_job(resource_id: str) -> None:

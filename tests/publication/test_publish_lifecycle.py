@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from functools import partial
 
 import openpyxl
 import pytest
@@ -107,17 +106,6 @@ def test_xlsx_file_is_validated_and_published(app, portal, new_dataset, tmp_path
     assert outcome["resource"]["format"] == "XLSX"
     uai, ips = next(iter(files.ips_values().items()))
     assert "IPS des collèges (classeur)" in _others(app, uai)
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """A loopback HTTP server serving tmp_path (a collectivité's own open data site)."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def test_file_given_by_url_is_validated_and_linked(app, portal, new_dataset, tmp_path, file_server):
