@@ -104,7 +104,12 @@ def _log_in(page: Any, live_server: str, name: str) -> None:
 
 def _press_harvest_now(page: Any, live_server: str, source: str) -> None:
     page.goto(f"{live_server}/harvest/admin/{source}")
-    page.get_by_role("link", name="Moissonner maintenant").click()
+    # CKAN initialises its JavaScript modules after fetching its translations, i.e. after the
+    # load event: a click before that follows the link without the confirmation dialog
+    page.wait_for_function("() => (window.ckan && ckan.module.instances['confirm-action'] || []).length > 0")
+    button = page.get_by_role("link", name="Moissonner maintenant")
+    assert "disabled" not in (button.get_attribute("class") or ""), "the previous run is not finished"
+    button.click()
     page.locator(".modal.show .modal-footer .btn-primary").click()     # CKAN's confirmation dialog
     page.wait_for_load_state()
 
