@@ -93,7 +93,7 @@ i18n:
 	.venv/bin/pybabel extract -F babel.cfg -k _ -k ungettext:1,2 -k N_ -o ckanext/ecarto/i18n/ckanext-ecarto.pot .
 	for l in fr en; do \
 	  if [ -f ckanext/ecarto/i18n/$$l/LC_MESSAGES/ckanext-ecarto.po ]; then \
-	    .venv/bin/pybabel update -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
+	    .venv/bin/pybabel update -N -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
 	  else \
 	    .venv/bin/pybabel init -D ckanext-ecarto -l $$l -i ckanext/ecarto/i18n/ckanext-ecarto.pot -d ckanext/ecarto/i18n; \
 	  fi; done

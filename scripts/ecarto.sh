@@ -237,7 +237,7 @@ cmd_config() {
         "ckan.locale_default = fr" \
         "ckan.locales_offered = fr en" \
         "ckan.gravatar_default = disabled" \
-        "ckan.plugins = ecarto activity datastore datatables_view scheming_datasets scheming_organizations harvest ckan_harvester ecarto_ods ecarto_udata ecarto_carte_uai dcat structured_data" \
+        "ckan.plugins = ecarto activity datastore datatables_view scheming_datasets scheming_organizations harvest ckan_harvester ecarto_ods ecarto_udata ecarto_carte_uai ecarto_tableau dcat structured_data" \
         "scheming.dataset_schemas = ckanext.ecarto:schemas/dataset.yaml" \
         "scheming.organization_schemas = ckanext.scheming:org_with_dept_id.json" \
         "scheming.presets = ckanext.scheming:presets.json ckanext.ecarto:schemas/presets.json" \
@@ -288,6 +288,8 @@ cmd_init() {
 
 cmd_sample() {
     ckan ecarto load-sample
+    # a portal loaded before the table previews existed: its unchanged files get their views
+    ckan ecarto vues creer
 }
 
 # Each background process of the portal runs under a small supervisor that restarts it when it
@@ -326,6 +328,9 @@ cmd_serve() {
     trap stop_children EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM HUP
+    # The JavaScript strings (/api/i18n/<lang>) built once here; every process started below
+    # finds them up to date instead of writing the same files at the same time.
+    "$VENV/bin/ckan" -c "$CKAN_INI" translation js > /dev/null
     # Background jobs (ingestion of large uploads and linked files) run in a CKAN worker.
     supervise jobs-worker 5 "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker
     # ckanext-harvest: the gather and fetch consumers read the Redis queues (a harvest started

@@ -34,3 +34,24 @@ from ckanext.ecarto.quality.commands import COMMANDS as _QUALITY_COMMANDS  # noq
 
 for _command in _QUALITY_COMMANDS:
     ecarto.add_command(_command)
+
+# Table previews (issue 16): `ckan ecarto vues creer` (default views of the resources already loaded)
+from ckanext.ecarto.ingest.commands import request_context  # noqa: E402
+import ckan.plugins.toolkit as tk  # noqa: E402
+
+from ckanext.ecarto.logic import tableau as tableau_logic  # noqa: E402
+
+
+@ecarto.group("vues", short_help="Vues des ressources (aperçu en tableau, carte).")
+def vues() -> None:
+    """Vues des ressources chargées en base."""
+
+
+@vues.command("creer", short_help="Crée les vues par défaut qui manquent aux ressources chargées.")
+def vues_creer() -> None:
+    """Donne à chaque ressource chargée en base l'aperçu en tableau et, si elle a une colonne UAI,
+    la carte des établissements, quand elle ne les a pas encore (sans doublon)."""
+    with request_context():
+        done = tableau_logic.create_missing_views(echo=lambda line: click.echo("  " + line))
+    click.echo(tk._("{n} ressource(s) complétée(s), {views} vue(s) créée(s).").format(
+        n=len(done), views=sum(len(created) for _id, created in done)))

@@ -6,12 +6,35 @@ from typing import Any, Optional
 
 from ckanext.ecarto.harvesters import dashboard as harvest_dashboard
 from ckanext.ecarto.harvesters.examples import config_examples as ecarto_harvest_config_examples
+from ckanext.ecarto.logic.accueil import home_page as ecarto_accueil
+from ckanext.ecarto.logic.dates import render_datetime
+from ckanext.ecarto.logic.identity import identity as ecarto_identity
+from ckanext.ecarto.logic.pages import about_page as ecarto_about
+from ckanext.ecarto.logic.pages import compliance_status as ecarto_accessibility_status
+from ckanext.ecarto.logic.entity_names import humanize_entity_type
+from ckanext.ecarto.logic.resource_fields import format_resource_items
+from ckanext.ecarto.schemas.display import coverage as ecarto_dataset_coverage
+from ckanext.ecarto.schemas.display import info_fields as ecarto_dataset_info_fields
 from ckanext.ecarto.validation.report import role_options as ecarto_role_options
 from ckanext.ecarto.views.colonnes import column_model as ecarto_column_model
+from ckanext.ecarto.views.error_page import error_text as ecarto_error_text
 
-__all__ = ["ecarto_column_model", "ecarto_format_number", "ecarto_format_percent",
+__all__ = ["ecarto_accueil", "ecarto_column_model", "ecarto_format_number", "ecarto_format_percent",
            "ecarto_harvest_dashboard", "ecarto_harvest_job_run", "ecarto_harvest_config_examples",
            "ecarto_harvest_facet_label", "ecarto_harvest_frequencies", "ecarto_role_options"]
+# the portal's name, logo, favicon and colours (logic/identity.py)
+__all__ += ["ecarto_identity"]
+# the dataset page (schemas/display.py)
+__all__ += ["ecarto_dataset_coverage", "ecarto_dataset_info_fields"]
+# « À propos » and the accessibility status of the footer (logic/pages.py)
+__all__ += ["ecarto_about", "ecarto_accessibility_status"]
+# the error pages in French (views/error_page.py)
+__all__ += ["ecarto_error_text"]
+# chained over CKAN's: the resource page's table, the harvest type's names in French
+# (logic/resource_fields.py, logic/entity_names.py)
+__all__ += ["format_resource_items", "humanize_entity_type"]
+# chained over CKAN's: dates with their hour in French order (logic/dates.py)
+__all__ += ["render_datetime"]
 
 
 def ecarto_harvest_dashboard(items: Any) -> list[harvest_dashboard.SourceRow]:

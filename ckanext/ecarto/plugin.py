@@ -6,6 +6,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.common import CKANConfig
+from ckan.lib import i18n
 from ckan.lib.plugins import DefaultTranslation
 
 from ckanext.ecarto import csp, search, views
@@ -22,13 +23,14 @@ from ckanext.ecarto.logic import etablissement as etablissement_logic
 from ckanext.ecarto.logic import harvest_guard
 from ckanext.ecarto.logic import publication as publication_logic
 from ckanext.ecarto.logic import search as search_action
+from ckanext.ecarto.logic import tableau as tableau_logic
 from ckanext.ecarto.logic import tags as tags_logic
 from ckanext.ecarto.logic import territoire as territoire_logic
 from ckanext.ecarto.logic import validators as ecarto_validators
 from ckanext.ecarto.schemas import actions as schema_actions
 from ckanext.ecarto.schemas import facets as schema_facets
 from ckanext.ecarto.territoires import aggregates
-from ckanext.ecarto.views import carte_uai, request_guard
+from ckanext.ecarto.views import carte_uai, request_guard, tableau
 
 
 @tk.blanket.config_declarations
@@ -97,6 +99,9 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
 
     def make_middleware(self, app: Any, config: CKANConfig) -> Any:
         ecarto_csrf.install()
+        # /api/i18n/<lang> (the JavaScript strings): only `ckan run` builds them, not gunicorn;
+        # skipped when up to date (`scripts/ecarto.sh serve` builds them before its processes)
+        i18n.build_js_translations()
         return app
 
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
@@ -122,7 +127,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
         return quality.after_dataset_show(context, schemas.after_dataset_show(context, pkg_dict))
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        return quality.before_dataset_index(pkg_dict)
+        return schema_facets.before_dataset_index(quality.before_dataset_index(pkg_dict))
 
     # a dataset or its resources changed (resource actions update the dataset): availability
     # of its remote resources checked in a background job (ckanext/ecarto/quality/availability.py)
@@ -134,7 +139,7 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
         quality.on_dataset_changed(context, pkg_dict)
 
     def after_dataset_search(self, search_results: dict[str, Any], search_params: dict[str, Any]) -> dict[str, Any]:
-        return quality.after_dataset_search(search_results)
+        return schema_facets.label_facet_values(quality.after_dataset_search(search_results))
 
     # IFacets: the portal's own facets on the catalogue
 
@@ -171,3 +176,42 @@ class CarteUaiPlugin(p.SingletonPlugin):
 
     def form_template(self, context: Any, data_dict: dict[str, Any]) -> str:
         return "ecarto/carte_uai/form.html"
+
+
+class TableauPlugin(p.SingletonPlugin):
+    """Resource view `ecarto_tableau`: the ingested table of a resource, paged on the server
+    (ckanext/ecarto/views/tableau.py, logic/tableau.py), and the default views every loaded
+    resource gets once its load is committed. Load it after `ecarto`, which provides its templates."""
+
+    p.implements(p.IResourceView)
+    p.implements(p.IBlueprint)
+    p.implements(p.IActions)
+    p.implements(p.IAuthFunctions)
+    p.implements(p.ISignal)
+
+    def get_blueprint(self) -> list[Any]:
+        return [tableau.tableau]
+
+    def get_actions(self) -> dict[str, Any]:
+        return tableau_logic.get_actions()
+
+    def get_auth_functions(self) -> dict[str, Any]:
+        return tableau_logic.get_auth_functions()
+
+    def get_signal_subscriptions(self) -> dict[Any, list[Any]]:
+        return {ingest_events.ingest_committed: [tableau_logic.on_ingest_committed]}
+
+    def info(self) -> dict[str, Any]:
+        return tableau.view_info()
+
+    def can_view(self, data_dict: dict[str, Any]) -> bool:
+        return tableau.can_view(data_dict)
+
+    def setup_template_variables(self, context: Any, data_dict: dict[str, Any]) -> dict[str, Any]:
+        return tableau.template_variables(data_dict)
+
+    def view_template(self, context: Any, data_dict: dict[str, Any]) -> str:
+        return "ecarto/tableau/view.html"
+
+    def form_template(self, context: Any, data_dict: dict[str, Any]) -> str:
+        return "ecarto/tableau/form.html"

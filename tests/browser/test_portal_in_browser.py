@@ -23,7 +23,7 @@ def test_home_and_catalogue_pages(page, live_server, screenshot):
 
     page.goto(live_server + "/")
     assert page.locator("html").get_attribute("lang") == "fr"
-    screenshot(page, "accueil")
+    screenshot(page, "accueil-portail-minimal")
 
     page.goto(live_server + "/dataset/")
     assert page.get_by_text("Déploiement du FttH par commune — 2018 T1").count() == 1

@@ -1,4 +1,4 @@
-"""Catalogue facets: axis, territory level and code, producer, millésime, licence, format."""
+"""Catalogue facets: axis, territory level and territory, producer, millésime, licence, format."""
 from __future__ import annotations
 
 import pytest
@@ -36,9 +36,11 @@ def test_facets_on_schema_fields(ctx, org):
 
 def test_catalogue_page_shows_the_facets(app, ctx, org):
     helpers.call_action("package_create", context=dict(ctx), **dataset_dict(
-        "facette-page", org["id"], territoire_niveau="departement", territoire_code="31"))
+        "facette-page", org["id"], territoire_niveau="departement", territoire_code="31", millesime="2024"))
     page = app.get("/dataset/", status=200).get_data(as_text=True)
-    for title in ("Axe", "Code du territoire", "Millésime"):
+    for title in ("Axe", "Niveau du territoire", "Territoire couvert", "Millésime"):
         assert title in page, title
-    for param in ("territoire_code=31", "license_id=etalab-2.0", "res_format=CSV", "organization=region-occitanie"):
+    assert "Haute-Garonne (département 31)" in page     # the territory by name, not its code
+    assert "Aucune valeur de" not in page     # empty facets (« Groupes ») are not shown
+    for param in ("territoire=departement-31", "license_id=etalab-2.0", "res_format=CSV", "organization=region-occitanie"):
         assert param in page, param

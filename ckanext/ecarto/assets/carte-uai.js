@@ -4,8 +4,8 @@
 (function () {
   "use strict";
   var dom = window.ecartoDom;
-  var PALETTE = ["#e3e3fd", "#b1b1f9", "#7b7bee", "#4b4bd6", "#000091"];
-  var CATEGORIES = ["#000091", "#c9191e", "#1f8d49", "#f4a261", "#6a4c93", "#2a9d8f", "#e76f51", "#8d6e63"];
+  var PALETTE = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
+  var CATEGORIES = ["#1b4f72", "#c9191e", "#1f8d49", "#f4a261", "#6a4c93", "#2a9d8f", "#e76f51", "#8d6e63"];
 
   function fmt(v) { return typeof v === "number" ? v.toLocaleString("fr-FR", { maximumFractionDigits: 2 }) : String(v); }
 

@@ -12,7 +12,7 @@
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
     }
     var label = el.dataset.label || "";
-    L.circleMarker([lat, lon], { radius: 9, color: "#000091", weight: 3, fillColor: "#6a6af4", fillOpacity: 0.9 })
+    L.circleMarker([lat, lon], { radius: 9, color: "#1b4f72", weight: 3, fillColor: "#3182bd", fillOpacity: 0.9 })
       .addTo(map).bindTooltip(function () { return dom.textNode(label); }, { permanent: false });
     L.control.scale({ imperial: false }).addTo(map);
     el.setAttribute("data-map-ready", "true");

@@ -10,9 +10,9 @@
 (function () {
   "use strict";
   var dom = window.ecartoDom;
-  var PALETTE = ["#e3e3fd", "#b1b1f9", "#7b7bee", "#4b4bd6", "#000091"];
+  var PALETTE = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
   var NC_FILL = "url(#ecarto-hatch)";
-  var TYPE_COLOURS = { ecole: "#1f8d49", college: "#000091", lycee: "#c9191e", autre: "#666666" };
+  var TYPE_COLOURS = { ecole: "#1f8d49", college: "#1b4f72", lycee: "#c9191e", autre: "#666666" };
   var TYPE_LABELS = { ecole: "École", college: "Collège", lycee: "Lycée", autre: "Autre" };
 
   function fmt(value) {
@@ -205,7 +205,7 @@
     var outline = null;
     if (outlineEl) {
       outline = L.geoJSON(JSON.parse(outlineEl.textContent), {
-        interactive: false, style: { color: "#000091", weight: 2, fill: true, fillColor: "#f5f5fe", fillOpacity: 0.6 }
+        interactive: false, style: { color: "#1b4f72", weight: 2, fill: true, fillColor: "#eaf0f4", fillOpacity: 0.6 }
       }).addTo(map);
     }
     var url = "/territoire/etablissements.json?niveau=" + encodeURIComponent(el.dataset.niveau) + "&code=" + encodeURIComponent(el.dataset.code);

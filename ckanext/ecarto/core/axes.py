@@ -30,6 +30,32 @@ AXIS_LABELS: dict[str, str] = {
     "experimentations": N_("Expérimentations"),
 }
 
+# Two lines per indicator axis (home page), from the 2018 report (« quatre composantes essentielles
+# du numérique éducatif ») and the data dictionary: what it measures, where its data comes from.
+AXIS_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "connectivite": (
+        N_("L’accès à internet des écoles, collèges et lycées : type de raccordement, débit, wifi, "
+           "éligibilité au très haut débit et couverture mobile."),
+        N_("Sources : enquête ETIC du ministère, observatoires de l’Arcep (fibre, débits par commune)."),
+    ),
+    "equipement": (
+        N_("Les terminaux à disposition des élèves : ordinateurs, tablettes, tableaux numériques "
+           "interactifs, imprimantes 3D, et leur maintenance."),
+        N_("Indicateur phare : le nombre d’élèves par terminal (enquête ETIC, données déclaratives)."),
+    ),
+    "services_ressources": (
+        N_("Les services et ressources numériques utilisés : espace numérique de travail (ENT), "
+           "manuels numériques, banques de ressources, logiciels."),
+        N_("Sources : enquête ETIC et ressources publiées par le ministère et les collectivités."),
+    ),
+    "experimentations": (
+        N_("Les établissements engagés dans des programmes d’innovation : collèges labs, projets "
+           "e-FRAN, ProFan."),
+        N_("Sources : listes publiées par le ministère et les opérateurs du Programme "
+           "d’investissements d’avenir."),
+    ),
+}
+
 # The axes that carry indicators (every axis but the directory of establishments).
 INDICATOR_AXES: tuple[str, ...] = tuple(axe for axe in AXIS_IDS if axe != ETABLISSEMENTS)
 

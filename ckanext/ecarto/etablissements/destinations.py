@@ -30,7 +30,7 @@ from ckanext.ecarto.core import roles
 from ckanext.ecarto.core.axes import AXIS_LABELS
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import axes as axes_mod
-from ckanext.ecarto.etablissements import directory, identity
+from ckanext.ecarto.etablissements import directory, identity, labels
 from ckanext.ecarto.ingest import columns as colmodel
 
 INDICATEUR, AUTRES, CONTEXTE, IDENTITE, CLE, PERIODE, IGNOREE = (
@@ -152,13 +152,13 @@ def value_destination(resource: dict[str, Any], col: dict[str, Any]) -> Destinat
         return Destination(source, INDICATEUR, ind.label, axe=ind.axe, axe_label=_(AXIS_LABELS.get(ind.axe, ind.axe)),
                            indicateur=ind.id, unit=ind.unit, role=role, references=role in MEASURES,
                            territoire=territory)
-    return Destination(source, AUTRES, col.get("label") or source, unit=col.get("unit"), role=role,
+    return Destination(source, AUTRES, labels.column_label(col), unit=col.get("unit"), role=role,
                        references=role in MEASURES, territoire=territory)
 
 
 def _commune_destination(resource: dict[str, Any], col: dict[str, Any], source: str, role: str) -> Destination:
     axe = commune_axis(resource) if role in MEASURES else None
-    return Destination(source, CONTEXTE, col.get("label") or source, axe=axe,
+    return Destination(source, CONTEXTE, labels.column_label(col), axe=axe,
                        axe_label=_(AXIS_LABELS[axe]) if axe else None, unit=col.get("unit"), role=role,
                        territoire=aggregated(resource, col))
 

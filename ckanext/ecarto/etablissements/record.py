@@ -55,7 +55,7 @@ from sqlalchemy.engine import Connection
 from ckanext.ecarto.core import access, roles
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import axes as axes_mod
-from ckanext.ecarto.etablissements import destinations, directory, references, series
+from ckanext.ecarto.etablissements import destinations, directory, labels, references, series
 from ckanext.ecarto.etablissements.identity import TYPES, SECTION_COLUMNS, web_url
 from ckanext.ecarto.ingest import columns as colmodel
 from ckanext.ecarto.ingest import registry
@@ -229,7 +229,7 @@ def _fill(item: dict[str, Any], page: _Page, split: series.Series, *, with_refs:
 
 
 def _column_item(res: dict[str, Any], col: dict[str, Any]) -> dict[str, Any]:
-    return {"colonne": col.get("source") or col["name"], "label": col.get("label") or col.get("source") or col["name"],
+    return {"colonne": col.get("source") or col["name"], "label": labels.column_label(col),
             "unit": col.get("unit"), "type": col.get("type"), "role": colmodel.role_of(col),
             "valeur": None, "periode": None, "statut": STATUT_NC, "raison": None, "references": None,
             "historique": []}
@@ -465,7 +465,7 @@ def _commune_block(res: dict[str, Any], rows: list[dict[str, Any]], rank: int,
     period's value and the earlier ones as history, labelled « niveau commune »."""
     groups = series.by_period(res, rows)
     cols = colmodel.value_columns(res)
-    colonnes = [{"colonne": c.get("source") or c["name"], "label": c.get("label") or c.get("source"),
+    colonnes = [{"colonne": c.get("source") or c["name"], "label": labels.column_label(c),
                  "unit": c.get("unit"), "role": colmodel.role_of(c)} for c in cols]
     if colmodel.period_of(res):
         colonnes.insert(0, {"colonne": "periode", "label": _period_info(res)["label"] or _("Période"),

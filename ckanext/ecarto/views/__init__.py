@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from ckanext.ecarto.views.colonnes import colonnes
 from ckanext.ecarto.views.etablissement import etablissement
+from ckanext.ecarto.views.pages import pages
 from ckanext.ecarto.views.publication import publication
 from ckanext.ecarto.views.qualite import qualite
 from ckanext.ecarto.views.schemas import schemas
@@ -12,4 +13,4 @@ from ckanext.ecarto.views.territoire import territoire
 
 
 def get_blueprints() -> list[Blueprint]:
-    return [etablissement, publication, territoire, colonnes, schemas, qualite]
+    return [etablissement, publication, territoire, colonnes, schemas, qualite, pages]

@@ -11,6 +11,8 @@ import ckan.plugins.toolkit as tk
 from ckanext.ecarto.core import access
 from ckanext.ecarto.core.uai import check
 from ckanext.ecarto.etablissements import finder
+from ckanext.ecarto.etablissements import labels
+from ckanext.ecarto.etablissements import people as people_mod
 from ckanext.ecarto.etablissements.identity import TYPES
 from ckanext.ecarto.logic import etablissement as etablissement_logic
 from ckanext.ecarto.logic import schema
@@ -21,6 +23,8 @@ etablissement = Blueprint("ecarto_etablissement", __name__)
 PAGE_SIZE = 20
 AUTOCOMPLETE_ROWS = 10
 FORMATS = ("json", "csv")
+# the « people » CSV: one row per indicator, French numbers (``etablissements/people.py``)
+PEOPLE_SUFFIX = "-indicateurs.csv"
 
 
 def _query_from_request() -> finder.Query:
@@ -47,6 +51,7 @@ def search() -> str:
     page = query.offset // PAGE_SIZE + 1
     return tk.render("ecarto/etablissement/search.html", {
         "query": query, "results": results, "types": TYPES, "page": page,
+        "secteurs": {code: labels.sector_label(code) for code in labels.SECTORS},
         "pages": max(1, -(-results.count // PAGE_SIZE)),
     })
 
@@ -67,7 +72,8 @@ def autocomplete() -> Response:
 
 @etablissement.route("/etablissement/<ident>", endpoint="read")
 def read(ident: str) -> Any:
-    raw, fmt = split_format(ident, FORMATS)
+    people = ident.lower().endswith(PEOPLE_SUFFIX)
+    raw, fmt = (ident[: -len(PEOPLE_SUFFIX)], "csv") if people else split_format(ident, FORMATS)
     verdict = check(raw)
     if not verdict.valid:
         return _error(400, verdict.message, fmt, uai=verdict.value)
@@ -80,10 +86,13 @@ def read(ident: str) -> Any:
         return _error(404, message, fmt, uai=verdict.value, suggestions=suggestions)
     if fmt == "json":
         return json_response(record, indent=1)
+    if people:
+        return _people_csv(record)
     if fmt == "csv":
         return _csv(record)
+    view = people_mod.page_view(record)
     return tk.render("ecarto/etablissement/read.html", {
-        "record": record, "ident": record["identite"],
+        "record": view, "ident": view["identite"], "people_csv": record["uai"] + PEOPLE_SUFFIX,
         "tiles_url": tk.config.get("ckanext.ecarto.map_tiles_url"),
         "tiles_attribution": tk.config.get("ckanext.ecarto.map_tiles_attribution"),
     })
@@ -117,6 +126,15 @@ def _csv(record: dict[str, Any]) -> Response:
         for col in block["colonnes"]:
             _csv_value(export, uai, "autres_donnees", col["colonne"], col, "etablissement", block["source"])
     return export.response(f"etablissement-{uai}.csv")
+
+
+def _people_csv(record: dict[str, Any]) -> Response:
+    """One row per indicator, as the page reads (``people.indicator_rows``): `;`, UTF-8 with
+    BOM, values already in French format (text cells, neutralised like every export)."""
+    export = CsvExport()
+    for row in people_mod.indicator_rows(record):
+        export.writerow(row)
+    return export.response(f"etablissement-{record['uai']}-indicateurs.csv")
 
 
 def _csv_value(export: CsvExport, uai: str, section: str, name: str, item: dict[str, Any], level: str,

@@ -1,5 +1,6 @@
 """Territory pages: `/territoire` (index and search), `/territoire/france`,
-`/territoire/<niveau>/<code>` (page, `.json`, `.csv`, `.geojson`), the map data
+`/territoire/<niveau>/<code>` (page, `.json`, `.csv`, `.geojson`), the suggestions of the search
+boxes (`/territoire/autocomplete`), the map data
 (`/territoire/carte.json`, `/territoire/contours.geojson`, `/territoire/etablissements.json`)
 and `/etat-des-lieux`."""
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ckanext.ecarto.views._common import CsvExport, action_context, json_respons
 territoire = Blueprint("ecarto_territoire", __name__)
 
 FORMATS = ("json", "csv", "geojson")
+AUTOCOMPLETE_ROWS = 8
 
 
 def _json(data: Any, status: int = 200, max_age: Optional[int] = None) -> Response:
@@ -54,6 +56,17 @@ def index() -> str:
         "academies": [record.link(t) for t in territories.all_of(territories.ACADEMIE)],
         "departements": [record.link(t) for t in territories.all_of(territories.DEPARTEMENT)],
     })
+
+
+@territoire.route("/territoire/autocomplete")
+def autocomplete() -> Response:
+    """Territories matching a name or a code (communes, départements, académies, régions), for
+    the search boxes: `[{"niveau", "code", "nom", "libelle", "chemin"}]`."""
+    args, error = _args(schema.query_only_schema)
+    if error:
+        return _json({"error": error}, status=400)
+    q = args["q"].strip()
+    return _json([record.link(t) for t in territories.search(q, limit=AUTOCOMPLETE_ROWS)] if len(q) >= 2 else [])
 
 
 # --------------------------------------------------------------------------- pages
