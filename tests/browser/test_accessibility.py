@@ -24,7 +24,7 @@ MORE_PUBLIC_PAGES = [
     "/about", "/accessibilite", "/documentation-api",
 ]
 # …and those of a signed-in user (the site administrator: harvest dashboard, his profile pages).
-SIGNED_IN_PAGES = ["/harvest", "/dashboard/datasets", "/user/{user}", "/user/edit/{user}",
+SIGNED_IN_PAGES = ["/harvest", "/harvest/new", "/dashboard/datasets", "/user/{user}", "/user/edit/{user}",
                    "/ckan-admin/"]
 
 

@@ -558,6 +558,7 @@ HARVEST: tuple[str, ...] = (
     N_('Harvest sources'),
     N_('Harvest sources allow importing remote metadata into this catalog. Remote sources can be other catalogs such as other CKAN instances, CSW servers or Web Accessible Folders (WAF) (depending on the actual harvesters enabled for this instance).'),
     N_('This should include the http:// part of the URL'),
+    N_('Harvests remote CKAN instances'),  # the « ckan » harvester's description (source form)
     N_('Update frequency'),
     N_('No organization'),
     N_('This will flag the source as deleted but keep all its datasets and previous jobs. Are you sure you want to delete this harvest source?'),
