@@ -60,7 +60,9 @@ ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "aria-description", "
 # URLs, host names, paths, e-mail addresses, `<slug>` placeholders of URLs, names of CKAN extensions,
 # configuration keys quoted « like_this », snake_case and prefixed (hydra:next) identifiers
 NOT_WORDS = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+|\S+@\S+\.\S+|\b[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/\S*)?"
-                       r"|(?<!\S)/[\w./<>-]*|<[\w-]+>|\bckanext-[\w-]+|«\s*[a-z_]+\s*»|\b\w+_\w+\b|\b[a-z]+:[a-z]\w*\b")
+                       r"|(?<!\S)/[\w./<>-]*|<[\w-]+>|\bckanext-[\w-]+|«\s*[a-z_]+\s*»|\b\w+_\w+\b|\b[a-z]+:[a-z]\w*\b"
+                       # identifiers: UUIDs and hex digests (« …a444add3 » holds the letters « add »)
+                       r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b")
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 MISSING = "/page-qui-n-existe-pas"  # the 404 page
@@ -142,6 +144,7 @@ def test_the_detector_finds_english_and_spares_french():
       <label>127.0.0.1:5000/dataset/</label><input placeholder="<dataset>">
       <p>Les règles « keyword » de package_search ; la page suivante : hydra:next ; ckanext-harvest.</p>
       <p>Navigate to resource</p>
+      <table><tr><td>029245cf-6790-42e0-a839-7595a444add3</td><td>5d41402abc4b2a76b9719d911017c592</td></tr></table>
     </body></html>"""
     assert [text.split(": ", 1)[1] for text in english_on(html)] == [
         "Skip to main content", "There is no description", "Submit", "Show more", "Navigate to resource"]

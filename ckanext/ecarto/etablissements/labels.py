@@ -59,6 +59,8 @@ ACRONYMS = frozenset({
 })
 ELISIONS = frozenset({"d", "l", "qu", "jusqu"})
 
+# what a technical column name is made of: letters, digits, `_`, `-`, `.`
+_IDENTIFIER = re.compile(r"[\w.-]+")
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ0-9])(?=[A-Z])|(?<=[a-zà-ÿ])(?=[0-9])")
 _SEPARATORS = re.compile(r"[_\s]+")
 
@@ -97,6 +99,8 @@ def humanize(header: str) -> str:
         return ""
     if "_" not in text and " " in text:
         return text[:1].upper() + text[1:]     # already words: « OI 2018 T1 », « Code région »
+    if not _IDENTIFIER.fullmatch(text):
+        return text        # not a technical name (a publisher's free text, a formula…): as published
     mixed = not text.isupper()
     if mixed:
         text = _CAMEL.sub(" ", text)
