@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SH := scripts/ecarto.sh
 
-.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires bench-periods bench-load i18n
+.PHONY: run test setup install services lock bench-search bench-pages bench-ingest bench-territoires bench-periods bench-load bench-nodes bench-faults i18n
 
 run: setup
 	@$(SH) sample
@@ -21,6 +21,7 @@ setup:
 test:
 	@$(SH) deps
 	@$(SH) browser
+	@$(SH) cluster-tools
 	@scripts/udata-venv.sh
 	@$(SH) services
 	@$(SH) test-databases
@@ -43,13 +44,13 @@ lock:
 # Benchmarks print their figures; they run on a scratch database (ecarto_bench).
 bench-search:
 	@$(SH) deps && $(SH) services
-	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/search.py
+	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database ecarto_bench_search | tail -1) .venv/bin/python bench/search.py $(BENCH_ARGS)
 
 # Establishment pages vs CKAN's dataset page: sample data + real UAI files published again
 # as extra resources (10 UAI-keyed resources in all).
 bench-pages:
 	@$(SH) deps && $(SH) services
-	@export CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1); \
+	@export CKAN_SQLALCHEMY_URL=$$($(SH) bench-database ecarto_bench_pages | tail -1); \
 	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
 	for i in 1 2 3; do .venv/bin/ckan -c test.ini ecarto load data/sample/ips-colleges-2023/ips-colleges-2023.csv \
 	  --dataset bench-ips-copie-$$i --axe etablissements --organization menj --millesime 2023 > /dev/null 2>&1; done; \
@@ -61,7 +62,7 @@ bench-pages:
 # Territory pages, their JSON and the national choropleth data (real sample data).
 bench-territoires:
 	@$(SH) deps && $(SH) services
-	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database | tail -1)}; \
+	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database ecarto_bench_territoires | tail -1)}; \
 	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
 	.venv/bin/python bench/territoires.py
 
@@ -73,20 +74,43 @@ bench-periods:
 	@$(SH) bench-database > /dev/null
 	.venv/bin/python bench/periods.py
 
+# Sample files vs the DataStore API, then a national annuaire (70,000 rows × 72 columns) against
+# the raw COPY floor, the previous version (ECARTO_BENCH_PREV, default 8fa59b2) beside; peak RSS
+# at 140,000 rows. BENCH_ARGS="--skip-baseline --skip-previous" for a shorter run.
 bench-ingest:
 	@$(SH) deps && $(SH) services
-	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database | tail -1) .venv/bin/python bench/ingest.py -c test.ini
+	CKAN_SQLALCHEMY_URL=$$($(SH) bench-database ecarto_bench_ingest | tail -1) .venv/bin/python bench/ingest.py -c test.ini $(BENCH_ARGS)
 
 # Load over HTTP: anonymous pages at concurrency 8 and 32, then 8 while a 5,000-row file is loaded;
-# its own gunicorn + jobs worker on the bench database (sample data), stopped at the end.
-# ECARTO_LOAD_DURATION: seconds per phase (60). Against `make run`'s portal instead:
+# its own gunicorn + jobs worker on the bench database (sample data), stopped at the end: once per
+# server configuration (3 sync workers without the page cache = the baseline, then the page cache
+# with several worker classes/counts), summary table with ratios to the baseline.
+# ECARTO_LOAD_DURATION: seconds per phase (60); BENCH_ARGS="--configs sync3-sans-cache,sync3" to
+# choose the configurations. Against `make run`'s portal instead:
 #   .venv/bin/python bench/load.py http://127.0.0.1:5000 --ckan-ini ckan.ini
+# Fault injection (issue 19): PostgreSQL restart, Redis outage, kill -9 of a web worker, of the jobs
+# worker, of a refresh job — on its own PostgreSQL cluster and Redis (ports 5441 and 6391, as root),
+# `scripts/ecarto.sh serve` and 4 visitors; prints errors, recovery, data lost, manual action.
+bench-faults:
+	@$(SH) deps
+	.venv/bin/python bench/faults.py $(BENCH_ARGS)
+
 bench-load:
 	@$(SH) deps && $(SH) services
-	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database | tail -1)}; \
+	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database ecarto_bench_load | tail -1)}; \
 	export CKAN_REDIS_URL=$${ECARTO_BENCH_REDIS_URL:-redis://127.0.0.1:6379/12}; \
 	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
-	.venv/bin/python bench/load.py --serve --ckan-ini test.ini --duration $${ECARTO_LOAD_DURATION:-60}
+	.venv/bin/python bench/load.py --serve --ckan-ini test.ini --duration $${ECARTO_LOAD_DURATION:-60} $(BENCH_ARGS)
+
+# The load mix of bench-load through nginx over one node, then two (Debian's nginx; the sample
+# data on its own bench database). ECARTO_NODES_DURATION: seconds per measure (30);
+# BENCH_ARGS=--replica adds two nodes reading from a hot standby (throw-away primary + standby, root).
+bench-nodes:
+	@$(SH) deps && $(SH) services && $(SH) cluster-tools
+	@export CKAN_SQLALCHEMY_URL=$${ECARTO_BENCH_URL:-$$($(SH) bench-database ecarto_bench_nodes | tail -1)}; \
+	export CKAN_REDIS_URL=$${ECARTO_BENCH_REDIS_URL:-redis://127.0.0.1:6379/12}; \
+	.venv/bin/ckan -c test.ini ecarto load-sample > /dev/null 2>&1; \
+	.venv/bin/python bench/nodes.py --ckan-ini test.ini --duration $${ECARTO_NODES_DURATION:-30} $(BENCH_ARGS)
 
 # Refresh the translation catalogues from the sources (French msgids; fr first, en offered).
 i18n:

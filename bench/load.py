@@ -1,6 +1,6 @@
-"""Load test of a running portal over HTTP on loopback (issue 12).
+"""Load test of a running portal over HTTP on loopback (issues 12 and 18).
 
-    make bench-load                                     (starts its own gunicorn on the bench database)
+    make bench-load                                     (starts its own gunicorns on the bench database)
     .venv/bin/python bench/load.py http://127.0.0.1:5000 --ckan-ini ckan.ini    (`make run`'s portal)
 
 Anonymous visitors ask for a mix of the portal's pages (home, catalogue search, two establishment
@@ -18,9 +18,14 @@ requests per second, p50/p95/p99 of the response time (ms, seen by the client) a
 status outside 2xx/3xx, a timeout, a broken connection), then the same per URL. Exit status 1 if
 any request failed or the load failed.
 
-`--serve` starts gunicorn (ECARTO_WORKERS processes, 3 by default, as `make run`) and a CKAN jobs
-worker on the configuration `--ckan-ini` and the environment (CKAN_SQLALCHEMY_URL…), on a free
-loopback port, and stops them at the end.
+`--serve` starts gunicorn and a CKAN jobs worker on the configuration `--ckan-ini` and the
+environment (CKAN_SQLALCHEMY_URL…), on a free loopback port, once per server configuration of
+`--configs` (phases 1 and 2 for each, in the same run): the baseline of issue 18 (3 sync workers,
+no page cache: every request rendered), then the anonymous page cache (ckanext/ecarto/pagecache.py)
+with several gunicorn worker classes and counts; phase 3 runs on the last configuration. A
+summary table gives each configuration's figures and their ratio to the baseline, and whether the
+goal of issue 18 (≥ 100 requests/s at concurrency 32, p95 ≤ 300 ms, 0 errors) is met. The
+`X-Ecarto-Cache` answers (hit/miss/bypass) are counted per phase.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -69,6 +74,7 @@ class Outcome:
     seconds: float
     status: Optional[int] = None
     error: str = ""
+    cache: str = ""                     # X-Ecarto-Cache: hit, miss, bypass ("" without the header)
 
     @property
     def ok(self) -> bool:
@@ -98,7 +104,8 @@ class Target:
                                                      "Accept-Language": "fr"})
             response = connection.getresponse()
             response.read()
-            return Outcome(path, time.perf_counter() - started, response.status)
+            return Outcome(path, time.perf_counter() - started, response.status,
+                           cache=response.getheader("X-Ecarto-Cache") or "")
         except (OSError, http.client.HTTPException) as exc:
             return Outcome(path, time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
         finally:
@@ -233,23 +240,59 @@ class Servers:
                 process.wait()
 
 
-def production_ini(ckan_ini: str, workdir: Path) -> str:
+@dataclass(frozen=True)
+class ServerConfig:
+    """A way of serving the portal: gunicorn's worker class and counts, page cache on or off."""
+    name: str
+    worker_class: str                   # sync | gthread
+    workers: int
+    threads: int = 1
+    cache: bool = True
+
+    @property
+    def label(self) -> str:
+        kind = f"{self.workers} sync" if self.worker_class == "sync" else f"{self.workers}×{self.threads} gthread"
+        return f"{kind}, " + ("cache" if self.cache else "sans cache")
+
+    def gunicorn_args(self) -> list[str]:
+        args = ["--workers", str(self.workers), "--worker-class", self.worker_class]
+        return args + (["--threads", str(self.threads)] if self.worker_class == "gthread" else [])
+
+
+CONFIGS = {c.name: c for c in (
+    ServerConfig("sync3-sans-cache", "sync", 3, cache=False),     # the baseline of issue 18
+    ServerConfig("sync3", "sync", 3),
+    ServerConfig("sync5", "sync", 5),
+    ServerConfig("gthread2x8", "gthread", 2, 8),
+    ServerConfig("gthread3x4", "gthread", 3, 4),
+    ServerConfig("gthread3x4-sans-cache", "gthread", 3, 4, cache=False),  # logged-in visitors: never cached
+)}
+# the baseline, then the cache over worker classes/counts; the last one (also the parallel load's)
+# is the proposed default of `scripts/ecarto.sh serve`, chosen by this measure (5 sync workers, 2 cores)
+DEFAULT_CONFIGS = "sync3-sans-cache,sync3,gthread3x4,sync5"
+BASELINE = "sync3-sans-cache"
+
+
+def production_ini(ckan_ini: str, workdir: Path, cache: bool = True) -> str:
     """`ckan_ini` with `testing = false` (test.ini sets it: CKAN then neither catches nor logs the
-    exceptions of a view, and a 500 would leave no trace in the server's log)."""
+    exceptions of a view, and a 500 would leave no trace in the server's log) and the page cache
+    on or off."""
     source = Path(ckan_ini).resolve()
     text = source.read_text(encoding="utf-8").replace("%(here)s", str(source.parent))
+    text = re.sub(r"(?m)^testing\s*=.*$", "testing = false", text)
+    text = re.sub(r"(?m)^ckanext\.ecarto\.page_cache\.enabled\s*=.*\n", "", text)
+    text = text.replace("[app:main]\n", f"[app:main]\nckanext.ecarto.page_cache.enabled = {str(cache).lower()}\n", 1)
     path = workdir / "serve.ini"
-    path.write_text(re.sub(r"(?m)^testing\s*=.*$", "testing = false", text), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 
-def serve(ckan_ini: str, port: int, workdir: Path) -> Servers:
-    """gunicorn and a jobs worker, as `make run` serves the portal."""
-    workers = os.environ.get("ECARTO_WORKERS", "3")
-    env = {**os.environ, "CKAN_INI": production_ini(ckan_ini, workdir)}
-    logs = [workdir / "gunicorn.log", workdir / "jobs-worker.log"]
+def serve(ckan_ini: str, port: int, workdir: Path, config: ServerConfig) -> Servers:
+    """gunicorn and a jobs worker, as `make run` serves the portal, in the given configuration."""
+    env = {**os.environ, "CKAN_INI": production_ini(ckan_ini, workdir, config.cache)}
+    logs = [workdir / f"gunicorn-{config.name}.log", workdir / f"jobs-worker-{config.name}.log"]
     gunicorn = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", workers, "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+        [str(BIN / "gunicorn"), *config.gunicorn_args(), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
          "ckanext.ecarto.wsgi:application"],
         stdout=logs[0].open("wb"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     jobs = subprocess.Popen([str(BIN / "ckan"), "-c", env["CKAN_INI"], "jobs", "worker"],
@@ -261,7 +304,8 @@ def serve(ckan_ini: str, port: int, workdir: Path) -> Servers:
         if gunicorn.poll() is not None:
             break
         if target.get("/", timeout=60).ok:
-            print(f"portail servi par gunicorn ({workers} processus) sur http://127.0.0.1:{port}")
+            print(f"portail servi par gunicorn ({config.label} ; {' '.join(config.gunicorn_args())}) "
+                  f"sur http://127.0.0.1:{port}", flush=True)
             return servers
         time.sleep(1)
     servers.stop()
@@ -288,10 +332,56 @@ def report(result: PhaseResult) -> None:
         times = [o.seconds for o in outcomes if o.ok]
         errors = len(outcomes) - len(times)
         print(f"   {path[:70]:70} {len(outcomes):6d} {_ms(times, 50)} {_ms(times, 95)} {_ms(times, 99)} {errors:4d}")
+    caches = Counter(o.cache for o in result.outcomes if o.cache)
+    if caches:
+        print("   cache des pages : " + ", ".join(f"{n} {state}" for state, n in caches.most_common()))
     for note in result.notes:
         print(f"   {note}")
     for outcome in _first_errors(result.errors):
         print(f"   ERREUR {outcome.path} : {outcome.status or outcome.error}")
+
+
+@dataclass
+class Figures:
+    rate: float
+    p50_ms: float
+    p95_ms: float
+    errors: int
+
+    @classmethod
+    def of(cls, result: PhaseResult) -> "Figures":
+        ok = [o.seconds for o in result.outcomes if o.ok]
+        rate = len(result.outcomes) / result.seconds if result.seconds else 0.0
+        return cls(rate, quantile(ok, 50) * 1000 if ok else 0.0, quantile(ok, 95) * 1000 if ok else 0.0,
+                   len(result.errors))
+
+
+GOAL_RATE, GOAL_P95_MS = 100.0, 300.0
+
+
+def meets_goal(figures: Figures) -> bool:
+    """Issue 18's goal at concurrency 32: ≥ 100 requests/s, p95 ≤ 300 ms, 0 errors."""
+    return figures.rate >= GOAL_RATE and figures.p95_ms <= GOAL_P95_MS and figures.errors == 0
+
+
+def summary(runs: list[tuple[ServerConfig, list[PhaseResult]]]) -> None:
+    """One line per server configuration: concurrency 8 and 32, ratios to the baseline at 32."""
+    base = next((Figures.of(r[1]) for c, r in runs if c.name == BASELINE and len(r) > 1), None)
+    print(f"\n== Synthèse (même exécution ; ratios à concurrence 32 rapportés à « {CONFIGS[BASELINE].label} »)")
+    print(f"   {'configuration':26} {'c=8 req/s':>9} {'p95 ms':>7} │ {'c=32 req/s':>10} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'err':>4} │ {'× débit':>7} {'÷ p95':>6} │ objectif (≥ {GOAL_RATE:.0f} req/s, p95 ≤ {GOAL_P95_MS:.0f} ms)")
+    for config, results in runs:
+        low, high = Figures.of(results[0]), Figures.of(results[1])
+        ratio = f"{high.rate / base.rate:7.1f}" if base and base.rate else "      -"
+        p95_ratio = f"{base.p95_ms / high.p95_ms:6.1f}" if base and high.p95_ms else "     -"
+        print(f"   {config.label:26} {low.rate:9.1f} {low.p95_ms:7.0f} │ {high.rate:10.1f} {high.p50_ms:7.0f} "
+              f"{high.p95_ms:7.0f} {high.errors + low.errors:4d} │ {ratio} {p95_ratio} │ "
+              f"{'atteint' if meets_goal(high) else 'non atteint'}")
+    cached = [(Figures.of(r[1]), c) for c, r in runs if c.cache and meets_goal(Figures.of(r[1]))]
+    if cached:
+        best = max(cached, key=lambda fc: (fc[0].rate, -fc[0].p95_ms))[1]
+        print(f"   meilleur débit à concurrence 32 parmi celles qui atteignent l'objectif : {best.label} "
+              f"(gunicorn {' '.join(best.gunicorn_args())})")
 
 
 def _first_errors(errors: list[Outcome], limit: int = 10) -> Iterator[Outcome]:
@@ -323,38 +413,65 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--serve", action="store_true",
                         help="servir soi-même le portail (gunicorn + worker de tâches) sur un port libre")
     parser.add_argument("--no-load", action="store_true", help="sans la phase de chargement en parallèle")
+    parser.add_argument("--port", type=int, default=0, help="avec --serve : port de gunicorn (défaut : un port libre)")
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS,
+                        help=f"avec --serve : configurations servies l'une après l'autre, parmi "
+                             f"{', '.join(CONFIGS)} (défaut : {DEFAULT_CONFIGS}) ; la phase de chargement "
+                             "tourne sur la dernière")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="ecarto-bench-load-"))
-    servers: Optional[Servers] = None
     try:
-        if args.serve:
-            port = _free_port()
-            servers = serve(args.ckan_ini, port, workdir)
-            args.base_url = f"http://127.0.0.1:{port}"
-        target = Target.parse(args.base_url)
-        failures = [o for o in warm_up(target, PATHS) if not o.ok]
-        for outcome in failures:
-            print(f"préchauffage : {outcome.path} → {outcome.status or outcome.error}")
-        if failures:
-            print("Des pages ne répondent pas : données d'exemple chargées (`ckan ecarto load-sample`) ?")
-            return 1
-        results = [run_phase(target, PATHS, "pages anonymes", concurrency, args.duration)
-                   for concurrency in (8, 32)]
-        if not args.no_load:
-            results.append(run_loaded_phase(target, PATHS, args.duration, args.ckan_ini, workdir))
-        print(f"\nPortail {args.base_url} — {len(PATHS)} URL en alternance, temps de réponse vus du client")
-        for result in results:
-            report(result)
-        failed = any(r.errors or r.failed for r in results)
-        print("\n" + ("ÉCHEC : des requêtes ont échoué." if failed else "0 erreur."))
-        if failed and servers is not None:
-            print("\nFin du journal de gunicorn :\n" + servers.logs[0].read_text(errors="replace")[-5000:])
-        return 1 if failed else 0
+        if not args.serve:
+            return run_all(Target.parse(args.base_url), args, workdir, None, with_load=not args.no_load)[0]
+        names = [n.strip() for n in args.configs.split(",") if n.strip()]
+        unknown = [n for n in names if n not in CONFIGS]
+        if unknown or not names:
+            sys.exit(f"configurations inconnues : {', '.join(unknown) or '(aucune)'} ; connues : {', '.join(CONFIGS)}")
+        runs: list[tuple[ServerConfig, list[PhaseResult]]] = []
+        status = 0
+        for index, name in enumerate(names):
+            config = CONFIGS[name]
+            port = args.port or _free_port()
+            servers = serve(args.ckan_ini, port, workdir, config)
+            try:
+                code, results = run_all(Target("http", "127.0.0.1", port), args, workdir, servers,
+                                        with_load=not args.no_load and index == len(names) - 1, config=config)
+            finally:
+                servers.stop()
+            status = max(status, code)
+            if len(results) >= 2:
+                runs.append((config, results))
+        if runs:
+            summary(runs)
+            print("\nMachine partagée : chiffres bruités ; comparer les lignes d'une même exécution.")
+        return status
     finally:
-        if servers is not None:
-            servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_all(target: Target, args: argparse.Namespace, workdir: Path, servers: Optional[Servers], *,
+            with_load: bool, config: Optional[ServerConfig] = None) -> tuple[int, list[PhaseResult]]:
+    """Warm-up, concurrency 8 and 32 (and the parallel load) against one server; their report."""
+    failures = [o for o in warm_up(target, PATHS) if not o.ok]
+    for outcome in failures:
+        print(f"préchauffage : {outcome.path} → {outcome.status or outcome.error}")
+    if failures:
+        print("Des pages ne répondent pas : données d'exemple chargées (`ckan ecarto load-sample`) ?")
+        return 1, []
+    results = [run_phase(target, PATHS, "pages anonymes", concurrency, args.duration) for concurrency in (8, 32)]
+    if with_load:
+        results.append(run_loaded_phase(target, PATHS, args.duration, args.ckan_ini, workdir))
+    served = f" — gunicorn {config.label}" if config else ""
+    print(f"\n######## Portail http://{target.host}:{target.port}{served} — {len(PATHS)} URL en alternance, "
+          "temps de réponse vus du client")
+    for result in results:
+        report(result)
+    failed = any(r.errors or r.failed for r in results)
+    print("\n" + ("ÉCHEC : des requêtes ont échoué." if failed else "0 erreur."), flush=True)
+    if failed and servers is not None:
+        print("\nFin du journal de gunicorn :\n" + servers.logs[0].read_text(errors="replace")[-5000:])
+    return (1 if failed else 0), results
 
 
 if __name__ == "__main__":

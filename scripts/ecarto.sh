@@ -3,6 +3,7 @@
 #
 #   scripts/ecarto.sh deps             create .venv and install the pinned stack
 #   scripts/ecarto.sh browser          Debian's chromium for the browser tests
+#   scripts/ecarto.sh cluster-tools    Debian's nginx for the several-node tests and bench
 #   scripts/ecarto.sh services         make sure PostgreSQL and Redis answer (install/start them)
 #   scripts/ecarto.sh databases        roles + CKAN and DataStore databases of the portal
 #   scripts/ecarto.sh test-databases   roles + databases used by test.ini
@@ -10,7 +11,8 @@
 #   scripts/ecarto.sh init             migrations (core, harvest, ecarto), DataStore rights, sysadmin
 #   scripts/ecarto.sh sample           load the bundled real sample data (idempotent)
 #   scripts/ecarto.sh serve            serve the portal with gunicorn on 127.0.0.1:5000, with the jobs
-#                                      worker and the harvest consumers and scheduler beside it
+#                                      worker (retries), the periodic check of the aggregates and the
+#                                      harvest consumers and scheduler beside it, each restarted if it dies
 #
 # Environment:
 #   ECARTO_DATABASE_URL  SQLAlchemy URL of an existing CKAN database (else local server, created here)
@@ -18,19 +20,50 @@
 #   ECARTO_REDIS_URL     Redis URL (else redis://127.0.0.1:6379/1)
 #   ECARTO_PG_ADMIN_URL  URL of a PostgreSQL superuser, used to create roles and databases
 #   ECARTO_ADMIN_USER / ECARTO_ADMIN_PASSWORD / ECARTO_ADMIN_EMAIL  the sysadmin to create
-#   ECARTO_PORT (5000), ECARTO_WORKERS (3), ECARTO_HARVEST_RUN_EVERY (60, seconds between `harvester run`)
+#   ECARTO_PORT (5000), ECARTO_WORKERS (5, measured by make bench-load), ECARTO_HARVEST_RUN_EVERY (60, seconds between `harvester run`)
+#   ECARTO_WATCH_EVERY (30, seconds between two `ckan ecarto veille`: stale aggregates recomputed)
+#   ECARTO_LOG_DIR (.ecarto: logs of the processes of `serve`), ECARTO_ACCESS_LOG (ECARTO_LOG_DIR/access.log;
+#   `-` for the standard output)
+# The host and port of PostgreSQL come from ECARTO_PG_ADMIN_URL, else ECARTO_DATABASE_URL, else
+# 127.0.0.1:5432 (the databases are created, and ckan.ini points, where those URLs say).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 STATE="$ROOT/.ecarto"
+LOGS="${ECARTO_LOG_DIR:-$STATE}"
 PY="${PYTHON:-python3.11}"
 CKAN_INI="${CKAN_INI:-$ROOT/ckan.ini}"
 export CKAN_INI
-PG_HOST=127.0.0.1
-PG_PORT=5432
 REDIS_URL="${ECARTO_REDIS_URL:-redis://127.0.0.1:6379/1}"
+
+# "HOST PORT" of a PostgreSQL URL (postgresql://user:pw@host:port/db, or ?host=/socket/dir);
+# 127.0.0.1 and 5432 where the URL says nothing.
+url_host_port() {
+    local py="$PY"; command -v "$py" >/dev/null || py=python3
+    "$py" - "$1" <<'EOF'
+import sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+query = urllib.parse.parse_qs(u.query)
+host = u.hostname or (query.get("host") or ["127.0.0.1"])[0]
+print(host, u.port or (query.get("port") or [5432])[0])
+EOF
+}
+PG_URL="${ECARTO_PG_ADMIN_URL:-${ECARTO_DATABASE_URL:-}}"
+if [ -n "$PG_URL" ]; then
+    read -r PG_HOST PG_PORT <<<"$(url_host_port "$PG_URL")"
+else
+    PG_HOST=127.0.0.1
+    PG_PORT=5432
+fi
+
+pg_url() {  # USER PASSWORD DATABASE -> URL on PG_HOST:PG_PORT (a socket directory as ?host=)
+    case "$PG_HOST" in
+        /*) echo "postgresql://$1:$2@/$3?host=$PG_HOST&port=$PG_PORT" ;;
+        *) echo "postgresql://$1:$2@$PG_HOST:$PG_PORT/$3" ;;
+    esac
+}
 
 say() { printf '\033[1m[ecarto]\033[0m %s\n' "$*"; }
 die() { printf '\033[31m[ecarto] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -85,6 +118,16 @@ cmd_browser() {
     fi
 }
 
+# nginx for the tests and the benchmark of several web nodes behind a reverse proxy (issue 19).
+cmd_cluster_tools() {
+    [ -x /usr/sbin/nginx ] && return 0
+    if is_root; then
+        apt_install nginx
+    else
+        say "nginx absent : les tests à plusieurs nœuds seront ignorés (sudo apt-get install -y nginx)."
+    fi
+}
+
 # --------------------------------------------------------------------------- services
 pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null \
     || "$VENV/bin/python" - <<EOF 2>/dev/null
@@ -93,6 +136,8 @@ EOF
 }
 
 start_postgres() {
+    [ -z "$PG_URL" ] || [ "$PG_PORT" = 5432 ] \
+        || die "PostgreSQL ne répond pas sur $PG_HOST:$PG_PORT (ECARTO_PG_ADMIN_URL / ECARTO_DATABASE_URL)."
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
         apt_install postgresql postgresql-contrib
     fi
@@ -114,8 +159,9 @@ start_redis() {
     command -v redis-server >/dev/null || apt_install redis-server
     say "démarrage de Redis"
     mkdir -p "$STATE"
-    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-        --dir "$STATE" --logfile "$STATE/redis.log" >/dev/null
+    # append-only persistence: the queued jobs survive a restart of Redis (.ecarto/appendonly*)
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes \
+        --appendfsync everysec --dir "$STATE" --logfile "$STATE/redis.log" >/dev/null
     for _ in $(seq 20); do redis_ready && return 0; sleep 0.5; done
     die "Redis ne répond pas sur $REDIS_URL."
 }
@@ -194,11 +240,15 @@ cmd_test_databases() {
     say "bases de test prêtes"
 }
 
-# A scratch database for the benchmarks (bench/*.py), with every migration applied.
-cmd_bench_database() {
+# A fresh scratch database for a benchmark (bench/*.py), with every migration applied: dropped and
+# created again on each call, so benchmarks run in any order and never meet another one's data.
+cmd_bench_database() {  # [NAME] (default ecarto_bench)
+    local name="${1:-ecarto_bench}"
+    case "$name" in ecarto_bench*) ;; *) die "base de mesure invalide : $name (ecarto_bench…)" ;; esac
     ensure_role ecarto_test ecarto_test
-    ensure_database ecarto_bench ecarto_test
-    local url="postgresql://ecarto_test:ecarto_test@$PG_HOST:$PG_PORT/ecarto_bench"
+    pg_admin -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+    ensure_database "$name" ecarto_test >/dev/null
+    local url="postgresql://ecarto_test:ecarto_test@$PG_HOST:$PG_PORT/$name"
     for step in "db init" "db upgrade -p activity" "db upgrade -p harvest" "db upgrade -p ecarto"; do
         CKAN_SQLALCHEMY_URL="$url" "$VENV/bin/ckan" -c test.ini $step >/dev/null 2>&1
     done
@@ -213,9 +263,9 @@ cmd_config() {
         ds_w="${ECARTO_DATASTORE_WRITE_URL:?ECARTO_DATASTORE_WRITE_URL est requis avec ECARTO_DATABASE_URL}"
         ds_r="${ECARTO_DATASTORE_READ_URL:-$ds_w}"
     else
-        db="postgresql://ckan_default:$(secret db_password)@$PG_HOST:$PG_PORT/ckan_default"
-        ds_w="postgresql://ckan_default:$(secret db_password)@$PG_HOST:$PG_PORT/datastore_default"
-        ds_r="postgresql://datastore_default:$(secret datastore_ro_password)@$PG_HOST:$PG_PORT/datastore_default"
+        db="$(pg_url ckan_default "$(secret db_password)" ckan_default)"
+        ds_w="$(pg_url ckan_default "$(secret db_password)" datastore_default)"
+        ds_r="$(pg_url datastore_default "$(secret datastore_ro_password)" datastore_default)"
     fi
     if [ ! -f "$CKAN_INI" ]; then
         "$VENV/bin/ckan" generate config "$CKAN_INI" >/dev/null
@@ -294,18 +344,22 @@ cmd_sample() {
 
 # Each background process of the portal runs under a small supervisor that restarts it when it
 # dies (after PAUSE seconds); the supervisors and their processes are stopped with the portal.
+# Each process runs in its own process group: what it leaves behind when it is killed (the
+# scheduler process of the jobs worker) is stopped with it before it is started again.
 ECARTO_CHILDREN=()
 supervise() {  # NAME PAUSE COMMAND... (output appended to .ecarto/NAME.log)
     local name="$1" pause="$2"; shift 2
     (
-        child=""
-        trap '[ -z "$child" ] || kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT HUP
+        child="" group=""
+        stop_group() { [ -z "$group" ] || kill -TERM -- "-$group" 2>/dev/null || true; }
+        trap 'stop_group; [ -z "$child" ] || kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT HUP
         while :; do
-            "$@" >>"$STATE/$name.log" 2>&1 &
-            child=$!
+            setsid "$@" >>"$LOGS/$name.log" 2>&1 &
+            child=$! group=$!
             wait "$child" && rc=0 || rc=$?
+            stop_group; group=""
             [ "$rc" = 0 ] || echo "[ecarto] $(date -u +%FT%TZ) $name arrêté (code $rc), relancé dans $pause s" \
-                >>"$STATE/$name.log"
+                >>"$LOGS/$name.log"
             sleep "$pause" &
             child=$!
             wait "$child" || true
@@ -322,17 +376,21 @@ stop_children() {
 }
 
 cmd_serve() {
-    local port="${ECARTO_PORT:-5000}" workers="${ECARTO_WORKERS:-3}"
-    local every="${ECARTO_HARVEST_RUN_EVERY:-60}"
-    mkdir -p "$STATE"
+    local port="${ECARTO_PORT:-5000}" workers="${ECARTO_WORKERS:-5}"
+    local every="${ECARTO_HARVEST_RUN_EVERY:-60}" watch="${ECARTO_WATCH_EVERY:-30}"
+    local access="${ECARTO_ACCESS_LOG:-$LOGS/access.log}"
+    mkdir -p "$STATE" "$LOGS"
     trap stop_children EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM HUP
     # The JavaScript strings (/api/i18n/<lang>) built once here; every process started below
     # finds them up to date instead of writing the same files at the same time.
     "$VENV/bin/ckan" -c "$CKAN_INI" translation js > /dev/null
-    # Background jobs (ingestion of large uploads and linked files) run in a CKAN worker.
-    supervise jobs-worker 5 "$VENV/bin/ckan" -c "$CKAN_INI" jobs worker
+    # Background jobs (ingestion of large uploads and linked files, refresh of the aggregates) run
+    # in CKAN's worker; a job of the extension that fails (or is killed) is retried with backoff.
+    supervise jobs-worker 5 "$VENV/bin/ckan" -c "$CKAN_INI" ecarto taches worker
+    # The periodic check: stale territory aggregates recomputed here, not by a visitor.
+    supervise veille "$watch" "$VENV/bin/ckan" -c "$CKAN_INI" ecarto veille
     # ckanext-harvest: the gather and fetch consumers read the Redis queues (a harvest started
     # with the web "Reharvest" button goes through them); `harvester run` every $every s starts
     # the jobs of the sources due on their frequency and marks finished jobs as such.
@@ -344,10 +402,10 @@ cmd_serve() {
     supervise harvest-gather 5 env CKAN_REDIS_URL="$redis_url" "$VENV/bin/ckan" -c "$CKAN_INI" harvester gather-consumer
     supervise harvest-fetch 5 env CKAN_REDIS_URL="$redis_url" "$VENV/bin/ckan" -c "$CKAN_INI" harvester fetch-consumer
     supervise harvest-run "$every" "$VENV/bin/ckan" -c "$CKAN_INI" harvester run
-    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches, moissonnage : collecte, téléchargement, planificateur toutes les $every s) — Ctrl+C pour arrêter"
-    say "journaux : $STATE/{jobs-worker,harvest-gather,harvest-fetch,harvest-run}.log"
-    "$VENV/bin/gunicorn" --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
-        --access-logfile - --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application &
+    say "portail servi sur http://127.0.0.1:$port ($workers processus gunicorn, 1 worker de tâches, vérification des agrégats toutes les $watch s, moissonnage : collecte, téléchargement, planificateur toutes les $every s) — Ctrl+C pour arrêter"
+    say "journaux : $LOGS/{jobs-worker,veille,harvest-gather,harvest-fetch,harvest-run}.log, accès : $access ; tâches : ckan -c $CKAN_INI ecarto taches"
+    "$VENV/bin/gunicorn" --worker-class sync --workers "$workers" --bind "127.0.0.1:$port" --timeout 120 \
+        --access-logfile "$access" --env "CKAN_INI=$CKAN_INI" ckanext.ecarto.wsgi:application &
     ECARTO_CHILDREN+=($!)
     # gunicorn's end (or Ctrl+C) ends the portal; the EXIT trap stops every other process
     wait "$!" || exit $?
@@ -356,13 +414,15 @@ cmd_serve() {
 case "${1:-}" in
     deps) cmd_deps ;;
     browser) cmd_browser ;;
+    cluster-tools) cmd_cluster_tools ;;
     services) cmd_services ;;
     databases) cmd_databases ;;
     test-databases) cmd_test_databases ;;
-    bench-database) cmd_bench_database ;;
+    bench-database) cmd_bench_database "${2:-}" ;;
     config) cmd_config ;;
     init) cmd_init ;;
     sample) cmd_sample ;;
     serve) cmd_serve ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
+    pg-target) echo "$PG_HOST $PG_PORT" ;;   # where the databases are created and ckan.ini points
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2 ;;
 esac

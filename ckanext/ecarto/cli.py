@@ -35,6 +35,12 @@ from ckanext.ecarto.quality.commands import COMMANDS as _QUALITY_COMMANDS  # noq
 for _command in _QUALITY_COMMANDS:
     ecarto.add_command(_command)
 
+# Operations (issue 19): `ckan ecarto taches [worker]` (jobs with retries), `ckan ecarto veille`
+from ckanext.ecarto.operations.commands import COMMANDS as _OPERATIONS_COMMANDS  # noqa: E402
+
+for _command in _OPERATIONS_COMMANDS:
+    ecarto.add_command(_command)
+
 # Table previews (issue 16): `ckan ecarto vues creer` (default views of the resources already loaded)
 from ckanext.ecarto.ingest.commands import request_context  # noqa: E402
 import ckan.plugins.toolkit as tk  # noqa: E402

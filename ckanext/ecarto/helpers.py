@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import ckan.plugins.toolkit as tk
+
+from ckanext.ecarto import jobs as ecarto_jobs
 from ckanext.ecarto.harvesters import dashboard as harvest_dashboard
 from ckanext.ecarto.harvesters.examples import config_examples as ecarto_harvest_config_examples
 from ckanext.ecarto.logic.accueil import home_page as ecarto_accueil
@@ -35,6 +38,19 @@ __all__ += ["ecarto_error_text"]
 __all__ += ["format_resource_items", "humanize_entity_type"]
 # chained over CKAN's: dates with their hour in French order (logic/dates.py)
 __all__ += ["render_datetime"]
+# background jobs waiting for a retry or failed for good, on the harvest dashboard (jobs.py)
+__all__ += ["ecarto_background_jobs"]
+
+
+def ecarto_background_jobs() -> list[ecarto_jobs.JobRow]:
+    """Jobs scheduled for a retry or failed for good, with their reason, for sysadmins (the
+    harvest dashboard); nothing for others, nor when Redis does not answer."""
+    if not getattr(tk.current_user, "sysadmin", False):
+        return []
+    try:
+        return [row for row in ecarto_jobs.overview() if row.etat in ("planifiee", "echec")]
+    except Exception:  # noqa: BLE001 - the dashboard shows without them
+        return []
 
 
 def ecarto_harvest_dashboard(items: Any) -> list[harvest_dashboard.SourceRow]:

@@ -9,9 +9,9 @@ from ckan.common import CKANConfig
 from ckan.lib import i18n
 from ckan.lib.plugins import DefaultTranslation
 
-from ckanext.ecarto import csp, search, views
+from ckanext.ecarto import csp, pagecache, search, views
 from ckanext.ecarto import csrf as ecarto_csrf
-from ckanext.ecarto import quality, schemas
+from ckanext.ecarto import quality, replicas, schemas
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.harvesters import notify as harvest_notify
 from ckanext.ecarto.ingest import events as ingest_events
@@ -27,6 +27,7 @@ from ckanext.ecarto.logic import tableau as tableau_logic
 from ckanext.ecarto.logic import tags as tags_logic
 from ckanext.ecarto.logic import territoire as territoire_logic
 from ckanext.ecarto.logic import validators as ecarto_validators
+from ckanext.ecarto.operations import outage
 from ckanext.ecarto.schemas import actions as schema_actions
 from ckanext.ecarto.schemas import facets as schema_facets
 from ckanext.ecarto.territoires import aggregates
@@ -66,7 +67,10 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
     def get_blueprint(self) -> list[Any]:
         # csp.blueprint: the Content-Security-Policy header of every HTML page (after_app_request)
         # request_guard.blueprint: NUL/control characters and deep JSON refused in French (before_app_request)
-        return views.get_blueprints() + [csp.blueprint, request_guard.blueprint]
+        # pagecache.blueprint: what the anonymous page cache needs to know of the rendering (pagecache.py)
+        # replicas.blueprint: which web requests may read from a hot standby (replicas.py)
+        return views.get_blueprints() + [csp.blueprint, request_guard.blueprint, pagecache.blueprint,
+                                         replicas.blueprint]
 
     # IActions / IAuthFunctions
 
@@ -92,7 +96,10 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
             ingest_events.resource_loaded: [directory.on_resource_loaded],
             ingest_events.resource_removed: [directory.on_resource_removed],
             # after the commit: the territory aggregates
-            ingest_events.ingest_committed: [aggregates.on_ingest_committed, quality.on_ingest_committed],
+            ingest_events.ingest_committed: [aggregates.on_ingest_committed, quality.on_ingest_committed,
+                                             pagecache.on_ingest_committed],
+            # any write action: the anonymous pages cached so far are stale (pagecache.py)
+            tk.signals.action_succeeded: [pagecache.on_action_succeeded],
         }
 
     # IMiddleware: CKAN's CSRF exemption of API-token requests must not outlive them (csrf.py)
@@ -102,7 +109,10 @@ class EcartoPlugin(DefaultTranslation, p.SingletonPlugin):
         # /api/i18n/<lang> (the JavaScript strings): only `ckan run` builds them, not gunicorn;
         # skipped when up to date (`scripts/ecarto.sh serve` builds them before its processes)
         i18n.build_js_translations()
-        return app
+        # PostgreSQL (or Redis, for a job to queue) unreachable: 503 + Retry-After, one log line
+        outage.install(app)
+        # the anonymous page cache, around CKAN's language middleware (pagecache.py)
+        return pagecache.install(app)
 
     # IResourceController: ingestion of UAI/commune-keyed tables (ckanext/ecarto/ingest)
 

@@ -25,6 +25,10 @@ FLOORS: dict[str, int] = {
     "pgcopy": 1,
     "remote": 1,
     "search": 1,
+    # the background jobs: retry policy, the worker that applies it, what waits and what failed
+    "jobs": 1,
+    # which PostgreSQL server a read-heavy query goes to (hot-standby replicas or the primary)
+    "replicas": 1,
     # 2 — ingestion: reads files, loads tables, owns the registry, announces loads by signals.
     "ingest": 2,
     # 3 — what is built on loaded tables without knowing the pages: the validation report, the
@@ -47,7 +51,12 @@ FLOORS: dict[str, int] = {
     "helpers": 7,
     "csp": 7,
     "csrf": 7,
+    # the anonymous page cache (WSGI middleware + Flask hook; invalidated by signals)
+    "pagecache": 7,
     "cli": 7,
+    # operations (issue 19): the 503 answer while PostgreSQL/Redis are unreachable, the jobs
+    # worker with retries and the periodic check (commands)
+    "operations": 7,
     # 8 — the plugin wires everything into CKAN; the WSGI entry point builds the app.
     "plugin": 8,
     "wsgi": 8,

@@ -58,15 +58,17 @@ def _directory_rows(engine, resource_id: str) -> int:
 def test_the_plugin_wires_the_directory_and_the_aggregates():
     from ckanext.ecarto.etablissements import directory
     from ckanext.ecarto.ingest import events
-    from ckanext.ecarto import quality
+    from ckanext.ecarto import pagecache, quality
     from ckanext.ecarto.plugin import EcartoPlugin
     from ckanext.ecarto.territoires import aggregates
 
     subscriptions = EcartoPlugin().get_signal_subscriptions()
     assert subscriptions[events.resource_loaded] == [directory.on_resource_loaded]
     assert subscriptions[events.resource_removed] == [directory.on_resource_removed]
-    # after the commit: the territory aggregates, and the quality score (re-indexes the dataset)
-    assert subscriptions[events.ingest_committed] == [aggregates.on_ingest_committed, quality.on_ingest_committed]
+    # after the commit: the territory aggregates, the quality score (re-indexes the dataset), then
+    # the anonymous page cache's version (pagecache.py)
+    assert subscriptions[events.ingest_committed] == [aggregates.on_ingest_committed, quality.on_ingest_committed,
+                                                      pagecache.on_ingest_committed]
     assert events.resource_loaded.name == "ecarto_resource_loaded"
 
 

@@ -44,7 +44,6 @@ import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ckanext.ecarto import pgcopy
 from ckanext.ecarto.core import access, tables
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.etablissements import identity
@@ -55,6 +54,7 @@ from ckanext.ecarto.ingest.report import IngestReport
 log = logging.getLogger(__name__)
 
 TABLE = tables.DIRECTORY_TABLE
+SEARCH_INDEX = "etablissement_source_search"
 
 FIELDS: tuple[str, ...] = (
     "nom", "type", "lycee_kind", "code_nature", "libelle_nature", "type_libelle", "secteur",
@@ -63,6 +63,7 @@ FIELDS: tuple[str, ...] = (
     "education_prioritaire", "eleves", "etat", "latitude", "longitude", "telephone", "web",
     "date_ouverture",
 )
+_COLUMNS = ("uai", "resource_id", "package_id", "priority", "millesime") + FIELDS + ("sections", "search_text")
 
 
 def table_name() -> str:
@@ -99,7 +100,7 @@ def ensure_table(conn: Connection) -> None:
     conn.execute(sa.text(
         f"CREATE INDEX IF NOT EXISTS etablissement_source_dep ON {table_name()} (departement_code)"))
     conn.execute(sa.text(
-        f"CREATE INDEX IF NOT EXISTS etablissement_source_search ON {table_name()} "
+        f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON {table_name()} "
         f"USING gin (search_text gin_trgm_ops)"))
 
 
@@ -173,49 +174,266 @@ def directory_row(source: dict[str, Any], columns: dict[str, str],
 def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str, data_table: str,
                          columns: list[dict[str, Any]], millesime: Optional[str]) -> int:
     """Replace the directory rows of one ingested resource. Returns the number of rows, 0 when
-    the resource is not a directory (then its previous rows, if any, are removed)."""
+    the resource is not a directory (then its previous rows, if any, are removed).
+
+    Set-wise: the rows are computed in SQL from the loaded table (``rows_sql``, the same values
+    as ``directory_row``). A resource loaded again only rewrites the UAIs whose rows changed, so
+    the trigram index and the table are touched only there; the statistics are refreshed in the
+    load when enough rows changed for autovacuum to do it (``_refresh_statistics``)."""
     ensure_table(conn)
-    conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
     sql_by_source = {c["source"]: c["name"] for c in columns if c["name"] not in colmodel.INTERNAL[1:]}
     if not identity.is_directory(sql_by_source):
+        conn.execute(sa.text(f"DELETE FROM {table_name()} WHERE resource_id = :rid"), {"rid": resource_id})
         return 0
-    mapping = {field: sql_by_source[src] for field, src in identity.map_identity_columns(sql_by_source).items()}
-    sections = {key: sql_by_source[src] for key, src in identity.map_section_columns(sql_by_source).items()}
-    priority = 0 if "code_nature" in mapping and "type_libelle" in mapping else 1
-    wanted = sorted(set(mapping.values()) | set(sections.values()))
-    select = ", ".join(f'"{c}"' for c in wanted)
-    if any(c["name"] == colmodel.PERIOD_COLUMN for c in columns):
-        # a multi-year file (effectifs with names and addresses…): its latest row of each UAI
-        # only, so that the directory has one row per (UAI, resource)
-        sql = f"SELECT DISTINCT ON (_key) _key, {select} FROM {data_table} ORDER BY _key, {colmodel.LATEST_ORDER}"
+    select, params = rows_sql(conn, data_table, columns, {
+        "rid": resource_id, "pid": package_id, "millesime": millesime, "priority": _priority(sql_by_source)})
+    had_rows = conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {table_name()} WHERE resource_id = :rid)"),
+                            {"rid": resource_id}).scalar()
+    cols = ", ".join(_COLUMNS)
+    bulk = _bulk_search_index(conn)
+    if not had_rows:
+        changed = total = conn.execute(sa.text(f"INSERT INTO {table_name()} ({cols}) {select}"), params).rowcount
     else:
-        sql = f"SELECT _key, {select} FROM {data_table}"
-    rows = conn.execute(sa.text(sql)).mappings()
-    batch: list[dict[str, Any]] = []
-    total = 0
-    for source in rows:
-        row = directory_row(dict(source), mapping, sections)
-        row.update(uai=source["_key"], resource_id=resource_id, package_id=package_id,
-                   priority=priority, millesime=millesime,
-                   search_text=search_text(source["_key"], row["nom"], row["commune_nom"], row["code_postal"]))
-        batch.append(row)
-        if len(batch) >= 5000:
-            total += _insert(conn, batch)
-            batch = []
-    total += _insert(conn, batch)
-    # Fresh statistics: without them the planner takes the directory for a few rows and the
-    # France-level reference values (every collège of the country) take seconds instead of ms.
-    conn.execute(sa.text(f"ANALYZE {table_name()}"))
-    log.info("Annuaire : %s établissements depuis la ressource %s", total, resource_id)
+        changed, total = _replace_changed(conn, select, params)
+    if bulk:
+        _merge_search_index(conn)
+    _refresh_statistics(conn, changed)
+    log.info("Annuaire : %s établissements depuis la ressource %s (%s lignes réécrites)", total, resource_id, changed)
     return total
 
 
-_COLUMNS = ("uai", "resource_id", "package_id", "priority", "millesime") + FIELDS + ("sections", "search_text")
+def _priority(sql_by_source: dict[str, str]) -> int:
+    mapping = identity.map_identity_columns(sql_by_source)
+    return 0 if "code_nature" in mapping and "type_libelle" in mapping else 1
 
 
-def _insert(conn: Connection, batch: list[dict[str, Any]]) -> int:
-    """COPY a batch into the directory (a national annuaire is ~70,000 rows)."""
-    return pgcopy.copy_rows(conn, table_name(), _COLUMNS, ([row[c] for c in _COLUMNS] for row in batch))
+def _replace_changed(conn: Connection, select: str, params: dict[str, Any]) -> tuple[int, int]:
+    """Rewrite only the UAIs of the resource whose rows differ (added, removed or changed).
+    Returns (rows deleted + inserted, rows of the resource)."""
+    cols = ", ".join(_COLUMNS)
+    conn.execute(sa.text("DROP TABLE IF EXISTS _directory_new"))
+    conn.execute(sa.text(f"CREATE TEMP TABLE _directory_new ON COMMIT DROP AS {select}"), params)
+    conn.execute(sa.text("DROP TABLE IF EXISTS _directory_changed"))
+    conn.execute(sa.text(f"""
+        CREATE TEMP TABLE _directory_changed ON COMMIT DROP AS
+        SELECT DISTINCT uai FROM (
+            (SELECT {cols} FROM {table_name()} WHERE resource_id = :rid EXCEPT ALL SELECT {cols} FROM _directory_new)
+            UNION ALL
+            (SELECT {cols} FROM _directory_new EXCEPT ALL SELECT {cols} FROM {table_name()} WHERE resource_id = :rid)
+        ) d"""), params)
+    deleted = conn.execute(sa.text(
+        f"DELETE FROM {table_name()} WHERE resource_id = :rid AND uai IN (SELECT uai FROM _directory_changed)"),
+        params).rowcount
+    inserted = conn.execute(sa.text(
+        f"INSERT INTO {table_name()} ({cols}) SELECT {cols} FROM _directory_new "
+        f"WHERE uai IN (SELECT uai FROM _directory_changed)")).rowcount
+    total = conn.execute(sa.text("SELECT count(*) FROM _directory_new")).scalar() or 0
+    conn.execute(sa.text("DROP TABLE _directory_new"))
+    conn.execute(sa.text("DROP TABLE _directory_changed"))
+    return deleted + inserted, total
+
+
+def _bulk_search_index(conn: Connection) -> bool:
+    """Let the new rows' trigrams wait in the search index's pending list (GIN ``fastupdate``)
+    instead of merging them in 4 MB steps as they come: ``_merge_search_index`` then merges them
+    in one pass before the load commits, about half the time for a national directory. Needs
+    to own the index (``gin_clean_pending_list``); False (nothing changed) otherwise."""
+    owner = conn.execute(sa.text(
+        "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:i AS regclass)"),
+        {"i": tables.qualified(SEARCH_INDEX)}).scalar()
+    if owner:
+        conn.execute(sa.text("SET LOCAL gin_pending_list_limit = '1GB'"))
+    return bool(owner)
+
+
+def _merge_search_index(conn: Connection) -> None:
+    """Merge the pending trigrams into the search index (searches never scan a long pending
+    list) and give the rest of the transaction the usual pending list limit back."""
+    conn.execute(sa.text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"),
+                 {"i": tables.qualified(SEARCH_INDEX)})
+    conn.execute(sa.text("SET LOCAL gin_pending_list_limit TO DEFAULT"))
+
+
+# The directory's columns queries filter, join or group on: the statistics the planner needs.
+ANALYZED_COLUMNS = ("uai", "resource_id", "package_id", "priority", "millesime", "type", "lycee_kind", "secteur",
+                    "commune_code", "departement_code", "academie_code", "region_code", "education_prioritaire",
+                    "etat", "latitude", "longitude", "search_text")
+
+
+def _refresh_statistics(conn: Connection, changed: int) -> None:
+    """Fresh statistics when the rows changed enough to make them stale: without them the
+    planner takes the directory for a few rows and the France-level reference values (every
+    collège of the country) take seconds instead of ms. The threshold is autovacuum's (50 rows
+    + 10 % of the table): below it, the statistics in place still describe the table. Only the
+    columns queries select rows on (``ANALYZED_COLUMNS``); autovacuum analyses the others."""
+    if not changed:
+        return
+    known = conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                         {"t": table_name()}).scalar()
+    if known is None or known < 0 or changed > 50 + 0.1 * known:
+        conn.execute(sa.text(f"ANALYZE {table_name()} ({', '.join(ANALYZED_COLUMNS)})"))
+
+
+# --------------------------------------------------------------------------- rows in SQL
+#
+# The SQL twin of ``directory_row`` (tests/etablissements/test_directory_sql.py compares them
+# value by value): the same fields from the typed columns of the loaded table.
+
+# What Python's str.strip() removes (str.isspace()), for `_text`.
+PY_SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+             "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# A number `float()` reads once the commas are points, small enough never to overflow a double.
+_FLOAT_CELL = r"^[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9]{1,2})?$"
+_INFINITY_CELL = r"^[+-]?(inf|infinity)$"
+_TRUE_TEXT = ("1", "1.0", "True", "true")
+
+
+def normalise_sql(expr: str) -> str:
+    """SQL of ``identity.normalise_header`` (NFKD, non-ASCII dropped, lower case, `_` runs);
+    ASCII text skips the Unicode steps, which would leave it as it is."""
+    def plain(text: str) -> str:
+        return f"btrim(regexp_replace(lower({text} COLLATE \"C\"), '[^a-z0-9]+', '_', 'g'), '_')"
+    ascii_only = f"regexp_replace(normalize({expr}, NFKD), '[^\\x01-\\x7f]+', '', 'g')"
+    return f"CASE WHEN {expr} ~ '^[\\x01-\\x7f]*$' THEN {plain(expr)} ELSE {plain(ascii_only)} END"
+
+
+def _text_sql(ref: str, kind: str) -> str:
+    """``_text`` of a cell: Python's ``str(value).strip()`` or NULL."""
+    if kind == "text":
+        # most cells have no space at either end: only those (and "") go through btrim
+        return (f"CASE WHEN strpos(:ws, left({ref}, 1)) > 0 OR strpos(:ws, right({ref}, 1)) > 0 "
+                f"THEN NULLIF(btrim({ref}, :ws), '') ELSE {ref} END")
+    if kind == "boolean":
+        return f"CASE WHEN {ref} THEN 'True' WHEN NOT {ref} THEN 'False' END"
+    if kind == "date":
+        return f"to_char({ref}, 'YYYY-MM-DD')"
+    if kind == "double precision":
+        return (f"CASE WHEN {ref} = 'NaN' THEN 'nan' WHEN {ref} = 'Infinity' THEN 'inf' "
+                f"WHEN {ref} = '-Infinity' THEN '-inf' "
+                f"WHEN {ref} = trunc({ref}) AND abs({ref}) < 1e16 THEN trunc({ref})::numeric::text || '.0' "
+                f"ELSE {ref}::text END")
+    return f"{ref}::text"
+
+
+def _float_sql(ref: str, kind: str) -> str:
+    """``_float`` of a cell (NaN and what is not a number: NULL)."""
+    if kind == "double precision":
+        return f"NULLIF({ref}, 'NaN')"
+    if kind in ("bigint", "integer", "smallint"):
+        return f"CAST({ref} AS double precision)"
+    if kind != "text":
+        return "CAST(NULL AS double precision)"
+    cell = f"btrim(replace({ref}, ',', '.'), :ws)"
+    return (f"CASE WHEN {cell} ~* '{_INFINITY_CELL}' THEN CAST({cell} AS double precision) "
+            f"WHEN length({cell}) <= 40 AND {cell} ~ '{_FLOAT_CELL}' "
+            f"THEN CAST(replace({cell}, '_', '') AS double precision) END")
+
+
+def _section_sql(ref: str, kind: str) -> str:
+    """Whether a section cell says yes (``_text`` in 1, 1.0, True, true)."""
+    if kind == "boolean":
+        return f"({ref} IS TRUE)"
+    if kind in ("bigint", "integer", "smallint", "double precision"):
+        return f"({ref} = 1)"
+    if kind == "text":
+        return f"coalesce({_text_sql(ref, kind)} IN ({', '.join(repr(v) for v in _TRUE_TEXT)}), false)"
+    return "false"
+
+
+def _column_kinds(conn: Connection, data_table: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(sa.text(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+        "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"), {"t": data_table})}
+
+
+def _quoted(alias: str, column: str) -> str:
+    return f'{alias}."{column}"'
+
+
+def _typology(conn: Connection, cells: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The portal's typology and sector of each distinct (code nature, type label, nature label,
+    sector) of the rows (`cells`: SELECT of their ``_text``), computed by ``identity`` itself:
+    {"types": {code: {type label: {nature label: [type, lycee kind]}}}, "sectors": {sector:
+    public|prive}}, None written as "" (``_text`` never gives "")."""
+    types: dict[str, Any] = {}
+    sectors: dict[str, Optional[str]] = {}
+    distinct = conn.execute(sa.text(
+        f"SELECT DISTINCT c.code_nature, c.type_libelle, c.libelle_nature, c.secteur FROM ({cells}) c"), params)
+    for code, type_libelle, libelle_nature, secteur in distinct:
+        kind = identity.establishment_type(code, type_libelle or libelle_nature)
+        lycee = identity.lycee_kind(code, libelle_nature) if kind == "lycee" else None
+        types.setdefault(code or "", {}).setdefault(type_libelle or "", {})[libelle_nature or ""] = [kind, lycee]
+        sectors[secteur or ""] = identity.sector(secteur)
+    return {"types": json.dumps(types), "sectors": json.dumps(sectors)}
+
+
+def rows_sql(conn: Connection, data_table: str, columns: list[dict[str, Any]],
+             params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """SELECT of the directory rows (``_COLUMNS``) of a loaded directory table, and its bound
+    parameters (`params`: rid, pid, priority, millesime, plus those added here)."""
+    params = {**params, "ws": PY_SPACES}
+    kinds = _column_kinds(conn, data_table)
+    sql_by_source = {c["source"]: c["name"] for c in columns if c["name"] not in colmodel.INTERNAL[1:]}
+    mapping = {field: sql_by_source[src] for field, src in identity.map_identity_columns(sql_by_source).items()}
+    sections = {key: sql_by_source[src] for key, src in identity.map_section_columns(sql_by_source).items()}
+    wanted = sorted(set(mapping.values()) | set(sections.values()))
+    select = "".join(f', "{c}"' for c in wanted)
+    if any(c["name"] == colmodel.PERIOD_COLUMN for c in columns):
+        # a multi-year file (effectifs with names and addresses…): its latest row of each UAI
+        # only, so that the directory has one row per (UAI, resource)
+        source = f"SELECT DISTINCT ON (_key) _key{select} FROM {data_table} ORDER BY _key, {colmodel.LATEST_ORDER}"
+    else:
+        source = f"SELECT _key{select} FROM {data_table}"
+
+    def ref(field: str) -> Optional[str]:
+        return _quoted("src", mapping[field]) if field in mapping else None
+
+    def text(field: str) -> str:
+        r = ref(field)
+        return _text_sql(r, kinds.get(mapping[field], "text")) if r else "CAST(NULL AS text)"
+
+    def number(field: str) -> str:
+        r = ref(field)
+        return _float_sql(r, kinds.get(mapping[field], "text")) if r else "CAST(NULL AS double precision)"
+
+    text_fields = [f for f in FIELDS if f not in ("type", "lycee_kind", "latitude", "longitude", "eleves")]
+    section_terms = [f"CASE WHEN {_section_sql(_quoted('src', sections[k]), kinds.get(sections[k], 'text'))} "
+                     f"THEN '{k}' END" for k in sorted(sections)]
+    sections_sql = (f"to_jsonb(array_remove(ARRAY[{', '.join(section_terms)}]::text[], NULL))"
+                    if section_terms else "'[]'::jsonb")
+    # 1: the cells as directory_row reads them (_text, _float, sections)
+    cells = ", ".join([f"{text(f)} AS {f}" for f in text_fields] + [
+        f"{number('latitude')} AS latitude", f"{number('longitude')} AS longitude",
+        f"{number('eleves')} AS eleves_number", f"{sections_sql} AS sections"])
+    step1 = f"SELECT src._key AS uai, {cells} FROM ({source}) src"
+    params.update(_typology(conn, step1, params))
+    # 2: the typology of each row, looked up in the one computed by identity (_typology)
+    typology = ("CAST(:types AS jsonb) -> coalesce(c.code_nature, '') -> coalesce(c.type_libelle, '') "
+                "-> coalesce(c.libelle_nature, '')")
+    step2 = (f"SELECT c.*, {typology} AS typology, CAST(:sectors AS jsonb) ->> coalesce(c.secteur, '') AS sector "
+             f"FROM ({step1} OFFSET 0) c OFFSET 0")
+    rep = "upper(replace(t.education_prioritaire, ' ', '') COLLATE \"C\")"
+    dep = "upper(t.departement_code)"
+    departement = (f"CASE WHEN {dep} IS NULL THEN NULL "
+                   f"WHEN length({dep}) = 3 AND left({dep}, 1) = '0' THEN substr({dep}, 2) "
+                   f"WHEN length({dep}) = 1 AND {dep} ~ '^[0-9]$' THEN '0' || {dep} ELSE {dep} END")
+
+    def words(expr: str) -> str:
+        return f"replace({normalise_sql(expr)}, '_', ' ')"
+
+    # a valid UAI (7 digits, a letter) normalises to itself in lower case
+    uai_words = f"CASE WHEN t.uai ~ '^[0-9]{{7}}[A-Z]$' THEN lower(t.uai) ELSE {words('t.uai')} END"
+    search = f"concat_ws(' ', {uai_words}, {words('t.nom')}, {words('t.commune_nom')}, {words('t.code_postal')})"
+    out = {field: f"t.{field}" for field in FIELDS}
+    out.update(type="t.typology ->> 0", lycee_kind="t.typology ->> 1", secteur="t.sector",
+               departement_code=departement,
+               education_prioritaire=f"CASE WHEN {rep} IN ('REP+', 'REP') THEN {rep} END",
+               eleves="CAST(trunc(t.eleves_number) AS integer)")
+    values = ", ".join(f"{out[f]} AS {f}" for f in FIELDS)
+    sql = (f"SELECT t.uai, CAST(:rid AS text) AS resource_id, CAST(:pid AS text) AS package_id, "
+           f"CAST(:priority AS integer) AS priority, CAST(:millesime AS text) AS millesime, {values}, "
+           f"t.sections, {search} AS search_text FROM ({step2}) t")
+    return sql, params
 
 
 def remove_resource(conn: Connection, resource_id: str) -> None:

@@ -17,6 +17,7 @@ import ckan.plugins.toolkit as tk
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest.api import drop_resource, ingest_job, ingest_resource, local_copy, wants_ingestion
 from ckanext.ecarto.ingest.loader import record_failure, status
+from ckanext.ecarto.ingest.queue import enqueue_once
 from ckanext.ecarto.ingest.report import IngestReport
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _on_resource_changed(resource: dict[str, Any], load: Load, job: Job) -> Opti
     if path is None and not (resource.get("url") or "").startswith(("http://", "https://")):
         return None
     title = _("eCarto : chargement de {resource}").format(resource=resource["id"])
-    tk.enqueue_job(job, [resource["id"]], title=title, rq_kwargs={"timeout": 3600})
+    enqueue_once(job, resource["id"], title=title)   # one waiting job per resource, whatever the node
     return None
 
 

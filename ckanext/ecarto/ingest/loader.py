@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
 import re
@@ -143,13 +142,27 @@ def _lock(conn: Connection, resource_id: str) -> None:
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ecarto_ingest:{resource_id}"})
 
 
+class _LoadedMeanwhile(Exception):
+    """The same version was loaded by another process while this one waited for the lock."""
+
+    def __init__(self, row: dict[str, Any]):
+        super().__init__(row.get("resource_id"))
+        self.row = row
+
+
+def _check_not_loaded_meanwhile(conn: Connection, resource_id: str, sha256: str, options: str) -> None:
+    """Under the resource's lock: if another job (another worker, another node) loaded these very
+    bytes with these settings while this one waited, loading them again is pointless."""
+    current = previous_row(conn, resource_id)
+    if (current and current["status"] == "ok" and current["sha256"] == sha256
+            and current["options_hash"] == options and table_exists(conn, current["table_name"])):
+        raise _LoadedMeanwhile(current)
+
+
 # --------------------------------------------------------------------------- loading
 
 def _copy(conn: Connection, target: str, frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    # CRLF terminator: the csv writer then quotes values holding a bare CR or LF.
-    frame.to_csv(buffer, header=False, index=False, lineterminator="\r\n")
-    pgcopy.copy_buffer(conn, target, [f'"{c}"' for c in frame.columns], buffer)
+    pgcopy.copy_frame(conn, target, frame)
 
 
 def _record_failure(engine: Engine, report: IngestReport, previous: Optional[dict[str, Any]]) -> None:
@@ -256,10 +269,14 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
         load = shaping.LoadState(table, key, reshape)
 
         with engine.begin() as conn:
+            # two first loads at once (two workers): IF NOT EXISTS alone races on pg_namespace
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ecarto_schema:{schema}"})
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         with engine.connect() as conn:
             with conn.begin():
                 _lock(conn, resource_id)
+                if not force:
+                    _check_not_loaded_meanwhile(conn, resource_id, report.sha256, options)
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
                 column_defs = "".join(f', "{n}" text' for n in load.staging_columns())
                 conn.execute(sa.text(f"CREATE TABLE {staging} (_key text NOT NULL, _row integer NOT NULL{column_defs})"))
@@ -304,6 +321,9 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                     "message": report.message, "loaded_at": dt.datetime.utcnow(),
                     "file_format": fmt.kind, "options_hash": options, "failure": None,
                 })
+    except _LoadedMeanwhile as done:
+        log.info("Chargement de %s : version déjà chargée par un autre processus", resource_id)
+        return _unchanged(report, done.row, started, engine)
     except (ReadError, keys.KeyError_, IngestError, columns.ModelError) as exc:
         report.status, report.message = "error", _sentence(messages.clean_text(str(exc)))
         report.failure_code = getattr(exc, "code", None) or "key-column"

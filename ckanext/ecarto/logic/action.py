@@ -9,6 +9,7 @@ from ckan.types import Context, DataDict
 
 from ckanext.ecarto import ingest
 from ckanext.ecarto.ingest import messages as ingest_messages
+from ckanext.ecarto.ingest.queue import enqueue_once
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.validation import gate
 
@@ -30,9 +31,9 @@ def ecarto_ingest_resource(context: Context, data_dict: DataDict) -> dict[str, A
     tk.check_access("ecarto_ingest_resource", context, data_dict)
     force = data_dict["force"]
     if data_dict["background"]:
-        job = tk.enqueue_job(gate.guarded_job, [resource_id, force],
-                             title=f"eCarto : chargement de {resource_id}", rq_kwargs={"timeout": 3600})
-        return {"queued": True, "job_id": job.id}
+        # a job already waiting for this resource stands for this request (several nodes)
+        job_id, _new = enqueue_once(gate.guarded_job, resource_id, force, title=f"eCarto : chargement de {resource_id}")
+        return {"queued": True, "job_id": job_id}
     return gate.validate_then_ingest(resource_id, user=context.get("user"), force=force).as_dict()
 
 

@@ -22,6 +22,8 @@ import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from ckan.types import Context, DataDict
 
+from ckanext.ecarto import replicas
+
 Action = Callable[[Context, DataDict], Any]
 DATASET_TYPE = "dataset"
 
@@ -45,7 +47,8 @@ def package_list(next_action: Action, context: Context, data_dict: DataDict) -> 
         query = query.limit(data_dict["limit"])
     if data_dict.get("offset"):
         query = query.offset(data_dict["offset"])
-    return list(model.Session.scalars(query).all())
+    with replicas.read_connection() as conn:       # a hot standby when one is usable
+        return list(conn.execute(query).scalars().all())
 
 
 @tk.side_effect_free

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
+from ckanext.ecarto import replicas
 from ckanext.ecarto.core import access
 from ckanext.ecarto.core.uai import check
 from ckanext.ecarto.etablissements import directory, finder, record
 from ckanext.ecarto.logic import schema
-
-
-def _connection():
-    return model.Session.connection()
 
 
 @tk.side_effect_free
@@ -36,11 +32,10 @@ def ecarto_etablissement_show(context: Context, data_dict: DataDict) -> dict[str
     if not verdict.valid:
         raise tk.ValidationError({"uai": [verdict.message]})
     reader = access.reader_from_context(context)
-    conn = _connection()
-    if not directory.exists(conn):
-        raise tk.ObjectNotFound(tk._("Aucun annuaire d'établissements n'est chargé."))
-    with_refs = data_dict["references"]
-    result = record.build(conn, verdict.value, reader, with_references=with_refs)
+    with replicas.read_connection() as conn:       # a hot standby when one is usable
+        if not directory.exists(conn):
+            raise tk.ObjectNotFound(tk._("Aucun annuaire d'établissements n'est chargé."))
+        result = record.build(conn, verdict.value, reader, with_references=data_dict["references"])
     if result is None:
         raise tk.ObjectNotFound(tk._("Établissement {uai} inconnu.").format(uai=verdict.value))
     return result
@@ -59,7 +54,8 @@ def ecarto_etablissement_search(context: Context, data_dict: DataDict) -> dict[s
     data_dict = schema.validate(data_dict, schema.etablissement_search_schema, context)
     tk.check_access("ecarto_etablissement_search", context, data_dict)
     query = search_query(data_dict, limit=data_dict["rows"], offset=data_dict["start"])
-    res = finder.search(_connection(), query, access.reader_from_context(context))
+    with replicas.read_connection() as conn:
+        res = finder.search(conn, query, access.reader_from_context(context))
     return {"count": res.count, "results": res.items, "facets": res.facets}
 
 

@@ -42,6 +42,7 @@ from ckanext.ecarto.core import access, roles
 from ckanext.ecarto.etablissements import directory
 from ckanext.ecarto.ingest import columns
 from ckanext.ecarto.ingest.coltypes import normalise_header
+from ckanext.ecarto.ingest.queue import enqueue_once
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.validation import gate, staging, tableschema, validate_file
 from ckanext.ecarto.validation.report import model_column, parse_role_choice
@@ -369,9 +370,8 @@ def _ingest(resource_id: str, staged: staging.Staged) -> dict[str, Any]:
     """Load the validated bytes now (small files) or in a background job (large ones)."""
     if staged.size <= sync_limit():
         return ingest.ingest_resource(resource_id, staged.path, force=True).as_dict()
-    job = tk.enqueue_job(ingest.ingest_job, [resource_id, True], title=f"eCarto : chargement de {resource_id}",
-                         rq_kwargs={"timeout": 3600})
-    return {"queued": True, "job_id": job.id, "status": "queued",
+    job_id, _new = enqueue_once(ingest.ingest_job, resource_id, True, title=f"eCarto : chargement de {resource_id}")
+    return {"queued": True, "job_id": job_id, "status": "queued",
             "message": "Fichier volumineux : chargement en base en arrière-plan."}
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 from ckan.types import Context, DataDict
 
+from ckanext.ecarto import replicas
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.referentiel import territories
 from ckanext.ecarto.territoires import aggregates, record
@@ -76,7 +76,8 @@ def ecarto_territoire_show(context: Context, data_dict: DataDict) -> dict[str, A
     if territory is None:
         raise tk.ObjectNotFound(not_found_message(data_dict.get("niveau"), data_dict.get("code")))
     aggregates.ensure_fresh(wait=False)
-    return record.build(model.Session.connection(), territory)
+    with replicas.read_connection() as conn:       # a hot standby when one is usable
+        return record.build(conn, territory)
 
 
 @tk.auth_allow_anonymous_access

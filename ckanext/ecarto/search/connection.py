@@ -20,7 +20,8 @@ import ckan.model as model
 from ckan.common import config
 from ckan.lib.search.common import SearchQueryError
 
-from ckanext.ecarto.search import parser as p
+from ckanext.ecarto import replicas
+from ckanext.ecarto.search import batch, parser as p
 from ckanext.ecarto.search.bbox import bbox_of
 from ckanext.ecarto.search.model import PAYLOAD_FIELDS, TABLE, facet_values
 from ckanext.ecarto.search.query import run_search
@@ -93,6 +94,10 @@ def _parse_iso(value: Any) -> Optional[dt.datetime]:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
+def _iso(when: Optional[dt.datetime]) -> Optional[str]:
+    return when.isoformat() if when else None
+
+
 def text_weights(doc: dict[str, Any]) -> dict[str, str]:
     """The words of a document by weight: A title and name, B tags, groups and producer,
     C description, D extras, resources and the other text fields."""
@@ -125,24 +130,17 @@ class PgSolrConnection:
     # ----------------------------------------------------------------- writes
 
     def add(self, docs: Iterable[dict[str, Any]], commit: bool = True, **kwargs: Any) -> None:
+        """Write CKAN's index documents. `commit=False` (CKAN's `defer_commit`, used by
+        `ckan search-index rebuild` and the harvesters' reindex) keeps them in this process's
+        batch, written `search_batch_size` at a time and at the next `commit()`, search or
+        delete (or at the end of a `batch.deferred()` block); see `batch.py`."""
         rows = [self._row(doc) for doc in docs]
         if not rows:
             return
-        cols = ["index_id", "id", "name", "site_id", "entity_type", "dataset_type", "state", "capacity",
-                "owner_org", "title_string", "metadata_created", "metadata_modified", "permission_labels", "facet_values",
-                "bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy"]
-        values = ", ".join(f":{c}" for c in cols)
-        tsv = " || ".join(
-            f"setweight(to_tsvector(CAST(:cfg AS regconfig), :w{w}), '{w}')" for w in "ABCD")
-        sql = sa.text(f"""
-            INSERT INTO {TABLE} ({", ".join(cols)}, doc, data_dict, validated_data_dict, tsv)
-            VALUES ({values}, CAST(:doc AS jsonb), :data_dict, :validated_data_dict, {tsv})
-            ON CONFLICT (index_id) DO UPDATE SET
-            {", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "index_id")},
-            doc = EXCLUDED.doc, data_dict = EXCLUDED.data_dict,
-            validated_data_dict = EXCLUDED.validated_data_dict, tsv = EXCLUDED.tsv""")
-        with self.engine.begin() as conn:
-            conn.execute(sql, rows)
+        if (commit and not batch.forced()) or not batch.deferrable():
+            batch.flush(self.engine, extra=rows)
+            return
+        batch.defer(self.engine, rows)
 
     def _row(self, doc: dict[str, Any]) -> dict[str, Any]:
         index_id = doc.get("index_id") or f"{doc.get('id')}{doc.get('site_id', '')}"
@@ -158,18 +156,17 @@ class PgSolrConnection:
             "capacity": doc.get("capacity"),
             "owner_org": doc.get("owner_org"),
             "title_string": doc.get("title_string") or doc.get("title"),
-            "metadata_created": _parse_iso(doc.get("metadata_created")),
-            "metadata_modified": _parse_iso(doc.get("metadata_modified")),
+            "metadata_created": _iso(_parse_iso(doc.get("metadata_created"))),
+            "metadata_modified": _iso(_parse_iso(doc.get("metadata_modified"))),
             "permission_labels": _as_list(doc.get("permission_labels")),
             "facet_values": facet_values(doc),
             "bbox_minx": bbox[0] if bbox else None,
             "bbox_miny": bbox[1] if bbox else None,
             "bbox_maxx": bbox[2] if bbox else None,
             "bbox_maxy": bbox[3] if bbox else None,
-            "doc": json.dumps({k: v for k, v in doc.items() if k not in PAYLOAD_FIELDS}, default=str),
+            "doc": {k: v for k, v in doc.items() if k not in PAYLOAD_FIELDS},
             "data_dict": doc.get("data_dict"),
             "validated_data_dict": doc.get("validated_data_dict"),
-            "cfg": ts_config(),
         }
         for weight, text in text_weights(doc).items():
             row[f"w{weight}"] = text
@@ -184,12 +181,14 @@ class PgSolrConnection:
             condition = f"index_id = ANY(CAST({compiler.out.bind(list(ids))} AS text[]))"
         else:
             raise SearchQueryError("delete attend id ou q")
+        batch.flush(self.engine)
         with self.engine.begin() as conn:
             conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE {condition}"), compiler.out.params)
 
     def commit(self, *args: Any, **kwargs: Any) -> None:
-        """Every write is already committed. CKAN calls this after bulk work (`ckan
-        search-index rebuild`): refresh the planner's statistics for the new contents."""
+        """Write the deferred batch. CKAN calls this after bulk work (`ckan search-index
+        rebuild`, harvest reindex): also refresh the planner's statistics for the new contents."""
+        batch.flush(self.engine)
         with self.engine.begin() as conn:
             conn.execute(sa.text(f"ANALYZE {TABLE}"))
 
@@ -206,5 +205,6 @@ class PgSolrConnection:
         if str(params.get("q.op", "AND")).upper() != "AND":
             raise SearchQueryError("Seul q.op=AND est pris en charge")
         check_control_characters(q, params)
-        with self.engine.connect() as conn:
+        batch.flush(self.engine, strict=False)  # this process reads what it wrote, deferred or not
+        with replicas.read_connection(self.engine) as conn:      # a hot standby when one is usable
             return run_search(conn, q, params)

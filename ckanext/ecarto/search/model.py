@@ -4,6 +4,8 @@ Declared on CKAN's MetaData so the test fixture `clean_db` empties it like CKAN'
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
@@ -25,7 +27,19 @@ NOT_FACETED = frozenset(PAYLOAD_FIELDS + ("notes", "title", "title_string", "tex
                                           "id", "url", "res_url", "res_description", "metadata_created",
                                           "metadata_modified", "permission_labels"))
 FACET_SEPARATOR = "\x1f"
+# Title sort key, `unaccent(lower(title_string))`, written with each row (migration 0006).
+SORT_TITLE = "title_sort"
 FACET_MAX_LENGTH = 200
+
+
+def has_facet_value(key: str, item: Any) -> bool:
+    """Whether `facet_values` holds `key<US>item` whenever the document's `key` is `item` or
+    a list holding it (so that exact filters can read that indexed array instead of `doc`)."""
+    return key not in NOT_FACETED and isinstance(item, str) and 0 < len(item) <= FACET_MAX_LENGTH
+
+
+def facet_value(key: str, item: str) -> str:
+    return f"{key}{FACET_SEPARATOR}{item}"
 
 
 def facet_values(doc: dict) -> list[str]:
@@ -33,12 +47,10 @@ def facet_values(doc: dict) -> list[str]:
     facet counts read one flat array instead of the whole document."""
     values = []
     for key, value in doc.items():
-        if key in NOT_FACETED:
-            continue
         items = value if isinstance(value, list) else [value]
         for item in items:
-            if isinstance(item, str) and item and len(item) <= FACET_MAX_LENGTH:
-                values.append(f"{key}{FACET_SEPARATOR}{item}")
+            if has_facet_value(key, item):
+                values.append(facet_value(key, item))
     return values
 
 index_table = meta.metadata.tables.get(TABLE)
@@ -58,4 +70,5 @@ if index_table is None:
         sa.Column("data_dict", sa.UnicodeText),
         sa.Column("validated_data_dict", sa.UnicodeText),
         sa.Column("tsv", TSVECTOR, nullable=False),
+        sa.Column(SORT_TITLE, sa.UnicodeText),
     )

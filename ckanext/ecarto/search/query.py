@@ -17,7 +17,7 @@ from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
 from ckanext.ecarto.search.model import (
-    COLUMN_FIELDS, DATE_COLUMNS, FACET_SEPARATOR, NOT_FACETED, PAYLOAD_FIELDS, TABLE,
+    COLUMN_FIELDS, DATE_COLUMNS, FACET_SEPARATOR, NOT_FACETED, PAYLOAD_FIELDS, SORT_TITLE, TABLE,
 )
 from ckanext.ecarto.search.results import CATALOGUE_MAX_INT, WEIGHTS, Results, ts_config
 from ckanext.ecarto.search.sql import Compiler
@@ -110,7 +110,7 @@ def order_by(sort: Optional[str], has_rank: bool) -> str:
         elif name in _UNTRACKED:
             continue
         elif name == "title_string":
-            parts.append(f"unaccent(lower(title_string)) {direction}")
+            parts.append(f"{SORT_TITLE} {direction}")   # unaccent(lower(title_string)), indexed
         elif name in COLUMN_FIELDS or name in DATE_COLUMNS:
             parts.append(f"{name} {direction}")
         elif name in NUMERIC_SORTS:
@@ -122,6 +122,13 @@ def order_by(sort: Optional[str], has_rank: bool) -> str:
     parts.append("metadata_modified DESC")
     parts.append("id ASC")
     return ", ".join(parts)
+
+
+def _sort_columns(ordering: str) -> list[str]:
+    """The columns the matched set keeps: the id and what the ordering reads (a narrow set
+    stays in memory)."""
+    named = [c for c in COLUMN_FIELDS + DATE_COLUMNS + (SORT_TITLE,) if re.search(rf"\b{c}\b", ordering)]
+    return list(dict.fromkeys(["index_id", "id", *named]))
 
 
 def _rank(compiler: Compiler) -> str:
@@ -203,13 +210,14 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
     mincount = _int(params.get("facet.mincount"), 1, "facet.mincount", 0, MAX_ROWS)
 
     needs_doc = "doc" in ordering or any(name in NOT_FACETED for name in facet_fields)
+    needs_flat = any(name not in NOT_FACETED for name in facet_fields)
     facet_part = "NULL::json"
     if facet_fields:
         facet_part = f"(SELECT json_agg(json_build_array(f, v, n)) FROM ({_facet_sql(facet_fields, bound)}) fc)"
     sql = f"""
         WITH m AS MATERIALIZED (
-            SELECT {", ".join(dict.fromkeys(("index_id",) + COLUMN_FIELDS + DATE_COLUMNS))},
-                   facet_values, {"doc," if needs_doc else ""}
+            SELECT {", ".join(_sort_columns(ordering))},
+                   {"facet_values," if needs_flat else ""} {"doc," if needs_doc else ""}
                    {rank} AS score
             FROM {TABLE} WHERE {where})
         SELECT (SELECT count(*) FROM m) AS hits,

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from ckan.lib.search.common import SearchQueryError
 
 from ckanext.ecarto.search import parser as p
-from ckanext.ecarto.search.model import COLUMN_FIELDS, DATE_COLUMNS
+from ckanext.ecarto.search.model import COLUMN_FIELDS, DATE_COLUMNS, facet_value, has_facet_value
 
 TEXT_FIELDS = {"text", "title", "notes", "res_name", "res_description", "author", "maintainer",
                "urls", "download_url", "res_url", "ckan_url"}
@@ -177,6 +177,10 @@ class Compiler:
         elif len(value) <= 30 and re.fullmatch(r"-?\d+(\.\d+)?", value):
             candidates.append(float(value) if "." in value else int(value))
         parts = []
+        if has_facet_value(name, value):
+            # the string, alone or in a list, is in `facet_values` (GIN index): same rows
+            parts.append(f"facet_values @> CAST({self.out.bind([facet_value(name, value)])} AS text[])")
+            candidates.remove(value)
         for cand in candidates:
             parts.append(f"doc @> CAST({self.out.bind(json.dumps({name: cand}))} AS jsonb)")
             parts.append(f"doc @> CAST({self.out.bind(json.dumps({name: [cand]}))} AS jsonb)")

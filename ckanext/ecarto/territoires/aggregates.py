@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from ckan.model import meta
 from sqlalchemy.engine import Connection, Engine
 
-from ckanext.ecarto import pgcopy
+from ckanext.ecarto import jobs, pgcopy
 from ckanext.ecarto.core import access, roles, tables
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import columns, registry
@@ -98,14 +98,29 @@ def is_fresh(conn: Connection) -> bool:
 
 def ensure_fresh(engine: Optional[Engine] = None, *, wait: bool = False) -> bool:
     """Recompute the aggregates when the public data changed since they were computed.
-    Returns True when they are (now) up to date; False when another process is refreshing them
-    (then the previous tables are served meanwhile, when they exist)."""
+    Returns True when they are (now) up to date; False when another process is refreshing them,
+    or a worker is about to (a refresh job waits in the queue or for its retry): then the
+    previous tables are served meanwhile."""
     engine = _engine(engine)
     with engine.connect() as conn:
         stored = stored_version(conn)
         if stored == current_version(conn):
             return True
-    return refresh(engine, wait=wait or stored is None)
+    if stored is not None and not wait and jobs.will_run(refresh_job):
+        return False    # a worker recomputes them (a job queued, or retried): no visitor waits for it
+    started = time.monotonic()
+    done = refresh(engine, wait=wait or stored is None)
+    if time.monotonic() - started > 1.0:
+        # what `ckan ecarto veille` and the jobs worker are there to spare the visitors
+        log.warning("Agrégats territoriaux recalculés pendant une requête (%.1f s) : aucun worker ne s'en "
+                    "chargeait", time.monotonic() - started)
+    return done
+
+
+def is_up_to_date(engine: Optional[Engine] = None) -> bool:
+    """Whether the tables exist and match the current public data (``ckan ecarto veille``)."""
+    with _engine(engine).connect() as conn:
+        return is_fresh(conn)
 
 
 def tables_exist(conn: Connection) -> bool:
@@ -204,24 +219,32 @@ def _build(conn: Connection) -> None:
         conn.execute(sa.text(f"INSERT INTO {t('territoire_serie__new')} (serie, ordre, data) "
                              f"VALUES (:s, :o, CAST(:d AS jsonb))"),
                      {"s": series.serie, "o": order, "d": json.dumps(series.__dict__, default=str)})
+    # indexes and statistics on the new tables first: readers queue behind the swap's locks
+    # only for the renames, not for the index builds (issue 19: no visitor waits for a refresh)
+    _index(conn)
     for name in _TABLES:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {t(name)}"))
         conn.execute(sa.text(f"ALTER TABLE {t(name + '__new')} RENAME TO {name}"))
-    _index(conn)
+    for index, _table, _definition in _INDEXES:
+        conn.execute(sa.text(f'ALTER INDEX "{schema()}"."{index}__new" RENAME TO "{index}"'))
+
+
+_INDEXES = (   # (name, table, definition)
+    ("territoire_agregat_pk", "territoire_agregat", "UNIQUE INDEX {i} ON {t} (serie, niveau, dim, code, periode)"),
+    ("territoire_agregat_territoire", "territoire_agregat", "INDEX {i} ON {t} (niveau, code)"),
+    ("territoire_effectif_territoire", "territoire_effectif", "INDEX {i} ON {t} (niveau, code)"),
+    ("territoire_etablissement_dep", "territoire_etablissement", "INDEX {i} ON {t} (departement_code)"),
+    ("territoire_etablissement_commune", "territoire_etablissement", "INDEX {i} ON {t} (commune_code)"),
+)
 
 
 def _index(conn: Connection) -> None:
-    statements = (
-        "CREATE UNIQUE INDEX territoire_agregat_pk ON {s}.territoire_agregat (serie, niveau, dim, code, periode)",
-        "CREATE INDEX territoire_agregat_territoire ON {s}.territoire_agregat (niveau, code)",
-        "CREATE INDEX territoire_effectif_territoire ON {s}.territoire_effectif (niveau, code)",
-        "CREATE INDEX territoire_etablissement_dep ON {s}.territoire_etablissement (departement_code)",
-        "CREATE INDEX territoire_etablissement_commune ON {s}.territoire_etablissement (commune_code)",
-    )
-    for statement in statements:
-        conn.execute(sa.text(statement.format(s=f'"{schema()}"')))
+    """Indexes (named ``<index>__new`` until the swap) and statistics of the new tables."""
+    for index, table, definition in _INDEXES:
+        conn.execute(sa.text(f'DROP INDEX IF EXISTS "{schema()}"."{index}__new"'))
+        conn.execute(sa.text("CREATE " + definition.format(i=f'"{index}__new"', t=t(table + "__new"))))
     for name in ("territoire_agregat", "territoire_effectif", "territoire_etablissement"):
-        conn.execute(sa.text(f"ANALYZE {t(name)}"))
+        conn.execute(sa.text(f"ANALYZE {t(name + '__new')}"))
 
 
 def _build_referential(conn: Connection) -> None:

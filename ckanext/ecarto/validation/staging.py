@@ -1,6 +1,7 @@
 """Files waiting between their validation report and their publication.
 
 An upload (or a downloaded URL) is kept in ``<ckan.storage_path>/ecarto-publication/<token>/``
+(``ckanext.ecarto.publication_staging_path`` if set; a folder every web node shares)
 with a ``meta.json`` (dataset, user, original name or URL, options, report). Nothing touches the
 dataset's resources until the publisher confirms a report without blocking errors, so the
 version online stays in place while a new one is being checked. Stale stagings are removed
@@ -49,11 +50,14 @@ class Staged:
 
 
 def root() -> str:
+    """The stagings' folder: shared by every web node (a report made on one node is confirmed
+    on another), `ckanext.ecarto.publication_staging_path` or CKAN's storage folder."""
     try:
+        folder = tk.config.get("ckanext.ecarto.publication_staging_path")
         base = tk.config.get("ckan.storage_path")
     except Exception:  # noqa: BLE001
-        base = None
-    folder = os.path.join(base or tempfile.gettempdir(), "ecarto-publication")
+        folder = base = None
+    folder = folder or os.path.join(base or tempfile.gettempdir(), "ecarto-publication")
     os.makedirs(folder, exist_ok=True)
     return folder
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto import pagecache
 from ckanext.ecarto.ingest import loader, registry
 from ckanext.ecarto.territoires import aggregates
 from ckanext.ecarto.territoires import indicators as ind
@@ -56,7 +57,8 @@ def map_data(resource_id: str, column: Optional[str]) -> Optional[dict[str, Any]
     chosen = columns.get(column or "") or next(
         (c for c in columns.values() if c["type"] in ("number", "integer", "boolean")), None) \
         or next(iter(columns.values()), None)
-    aggregates.ensure_fresh(wait=False)
+    if not aggregates.ensure_fresh(wait=False):
+        pagecache.skip_store()  # previous aggregates while the background refresh runs
     conn = model.Session.connection()
     if not aggregates.tables_exist(conn):
         return {"colonne": None, "colonnes": list(columns.values()), "points": [], "legende": {}}

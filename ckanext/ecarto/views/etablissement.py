@@ -5,9 +5,9 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response, jsonify, request
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto import replicas
 from ckanext.ecarto.core import access
 from ckanext.ecarto.core.uai import check
 from ckanext.ecarto.etablissements import finder
@@ -81,7 +81,8 @@ def read(ident: str) -> Any:
         record = tk.get_action("ecarto_etablissement_show")(action_context(), {"uai": verdict.value})
     except tk.ObjectNotFound:
         reader = access.reader_for(user_name())
-        suggestions = finder.suggestions(model.Session.connection(), verdict.value, reader)
+        with replicas.read_connection() as conn:
+            suggestions = finder.suggestions(conn, verdict.value, reader)
         message = tk._("Aucun établissement {uai} dans les données du portail.").format(uai=verdict.value)
         return _error(404, message, fmt, uai=verdict.value, suggestions=suggestions)
     if fmt == "json":

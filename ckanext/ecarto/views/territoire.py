@@ -10,9 +10,9 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response, request
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
 
+from ckanext.ecarto import pagecache, replicas
 from ckanext.ecarto.logic import schema
 from ckanext.ecarto.logic import territoire as logic
 from ckanext.ecarto.referentiel import territories
@@ -99,12 +99,13 @@ def _read(niveau: str, code: str, fmt: str) -> Any:
         return _csv(data)
     if fmt == "geojson":
         return _geojson(territory, data)
-    conn = model.Session.connection()
-    options = record.series_groups(conn)
     levels = record.child_levels(territory.level)
+    with replicas.read_connection() as conn:
+        options = record.series_groups(conn)
+        default_serie = record.default_serie(conn) if levels else None
     return tk.render("ecarto/territoire/read.html", {
         "record": data, "territory": territory, "series_options": options,
-        "default_serie": record.default_serie(conn) if levels else None,
+        "default_serie": default_serie,
         "child_levels": [(lvl, territories.LEVEL_LABELS[lvl]) for lvl in levels],
         "dimensions": ind.DIMENSIONS,
         "outline": json.dumps(geometry.outline(territory)) if not levels else "",
@@ -204,15 +205,17 @@ def carte() -> Response:
     territory, child = _map_args(args)
     if territory is None or child not in record.child_levels(territory.level):
         return _json({"error": tk._("Territoire ou niveau des enfants inconnu.")}, status=404)
-    aggregates.ensure_fresh(wait=False)
-    conn = model.Session.connection()
+    if not aggregates.ensure_fresh(wait=False):
+        pagecache.skip_store()  # previous aggregates while the background refresh runs
     serie = args.get("serie") or ""
     dim = args.get("dim") or "ensemble"
     if dim not in ind.DIMENSION_LABELS:
         return _json({"error": tk._("Ventilation inconnue.")}, status=400)
-    data = record.choropleth(conn, territory, child, serie, dim)
+    with replicas.read_connection() as conn:
+        data = record.choropleth(conn, territory, child, serie, dim)
+        options = record.series_options(conn) if data is None else []
     if data is None:
-        return _json({"error": tk._("Indicateur inconnu."), "series": record.series_options(conn)}, status=404)
+        return _json({"error": tk._("Indicateur inconnu."), "series": options}, status=404)
     return _json(data, max_age=60)
 
 
@@ -238,8 +241,10 @@ def etablissements() -> Response:
     territory = logic.resolve(args.get("niveau"), args.get("code"))
     if territory is None or territory.level not in (territories.DEPARTEMENT, territories.COMMUNE):
         return _json({"error": tk._("Points disponibles pour un département ou une commune.")}, status=404)
-    aggregates.ensure_fresh(wait=False)
-    rows = aggregates.establishments(model.Session.connection(), territory.level, territory.code)
+    if not aggregates.ensure_fresh(wait=False):
+        pagecache.skip_store()  # previous aggregates while the background refresh runs
+    with replicas.read_connection() as conn:
+        rows = aggregates.establishments(conn, territory.level, territory.code)
     return _json({"niveau": territory.level, "code": territory.code, "etablissements": [
         {**r, "chemin": f"/etablissement/{r['uai']}"} for r in rows]}, max_age=60)
 
@@ -251,8 +256,10 @@ def etat() -> Any:
     args, error = _args(schema.etat_des_lieux_schema)
     if error:
         return tk.abort(400, error)
-    aggregates.ensure_fresh(wait=False)
-    data = etat_des_lieux.build(model.Session.connection())
+    if not aggregates.ensure_fresh(wait=False):
+        pagecache.skip_store()  # previous aggregates while the background refresh runs
+    with replicas.read_connection() as conn:
+        data = etat_des_lieux.build(conn)
     if args.get("format") == "json":
         return _json(data)
     return tk.render("ecarto/territoire/etat_des_lieux.html", {"data": data})

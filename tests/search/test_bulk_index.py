@@ -1,0 +1,148 @@
+"""Batched index writes (`ckan search-index rebuild`, CKAN's `defer_commit`): the same rows as
+one write per dataset, written `search_batch_size` at a time, visible to this process before it
+searches, a refused document losing only itself; and exact filters read through `facet_values`
+finding the same datasets as through the documents."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import ckan.lib.search as search
+import ckan.model as model
+import ckan.tests.factories as factories
+import ckan.tests.helpers as helpers
+from ckan.lib.search.common import SearchIndexError
+
+from ckanext.ecarto.search import batch
+from ckanext.ecarto.search.connection import PgSolrConnection
+from ckanext.ecarto.search.model import TABLE
+
+pytestmark = pytest.mark.usefixtures("with_plugins", "ecarto_db")
+
+ROW = ("index_id, name, capacity, state, owner_org, title_string, title_sort, metadata_created, "
+       "metadata_modified, permission_labels, facet_values, bbox_minx, bbox_miny, bbox_maxx, bbox_maxy, "
+       "doc, data_dict, validated_data_dict, tsv::text")
+
+
+@pytest.fixture
+def catalogue():
+    sysadmin = factories.Sysadmin()
+    org = helpers.call_action("organization_create", {"user": sysadmin["name"]}, name="herault",
+                              title="Département de l'Hérault")
+    names = []
+    for i, (title, private) in enumerate([
+            ("Collèges de l'Hérault : tablettes", False), ("Écoles de Montpellier — wifi", False),
+            ("Lycée Joffre : ENT", True), ("Ordinateurs des collèges", False),
+            ("Fibre des écoles rurales", False), ("Annuaire des établissements", False),
+            ("Équipement numérique des écoles", True)]):
+        pkg = helpers.call_action(
+            "package_create", {"user": sysadmin["name"]}, name=f"jeu-{i}", title=title, owner_org=org["id"],
+            axe="equipement", license_id="etalab-2.0", private=private, tags=[{"name": "collèges"}],
+            spatial='{"type": "Polygon", "coordinates": [[[3.8, 43.6], [3.9, 43.6], [3.9, 43.7], [3.8, 43.6]]]}',
+            resources=[{"url": f"https://exemple.gouv.fr/{i}.csv", "format": "CSV"}])
+        names.append(pkg["name"])
+    return sysadmin, names
+
+
+def _rows() -> list[tuple]:
+    with model.meta.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(f"SELECT {ROW} FROM {TABLE} ORDER BY index_id"))]
+
+
+def _count() -> int:
+    with model.meta.engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar()
+
+
+def _clear() -> None:
+    with model.meta.engine.begin() as conn:
+        conn.execute(sa.text(f"DELETE FROM {TABLE}"))
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.search_batch_size", 3)
+def test_batched_rebuild_writes_the_same_rows_as_one_write_per_dataset(catalogue):
+    one_by_one = _rows()
+    assert len(one_by_one) == 7
+    _clear()
+    search.rebuild(defer_commit=True, quiet=True)   # what `ckan search-index rebuild` runs
+    search.commit()
+    assert batch.pending_count() == 0
+    assert _rows() == one_by_one
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.search_batch_size", 3)
+def test_deferred_writes_go_by_batches_and_are_searched_by_their_process(catalogue):
+    sysadmin, names = catalogue
+    _clear()
+    search.rebuild(defer_commit=True, quiet=True)
+    assert _count() == 6 and batch.pending_count() == 1     # two full batches written, one pending
+    found = helpers.call_action("package_search", {"user": sysadmin["name"]}, include_private=True, rows=100)
+    assert sorted(d["name"] for d in found["results"]) == sorted(names)
+    assert _count() == 7 and batch.pending_count() == 0
+    anonymous = helpers.call_action("package_search", {"user": ""}, rows=100)
+    assert {d["name"] for d in anonymous["results"]} == {"jeu-0", "jeu-1", "jeu-3", "jeu-4", "jeu-5"}
+
+
+def test_cli_rebuild_indexes_every_dataset(catalogue, cli):
+    from ckan.cli.cli import ckan as ckan_cli
+    _clear()
+    result = cli.invoke(ckan_cli, ["search-index", "rebuild", "-q"])
+    assert result.exit_code == 0, result.output
+    assert _count() == 7 and batch.pending_count() == 0
+
+
+def _doc(name: str, **fields) -> dict:
+    return {"id": name, "index_id": f"idx-{name}", "name": name, "site_id": "test.ckan.net",
+            "entity_type": "package", "dataset_type": "dataset", "state": "active", "capacity": "public",
+            "permission_labels": ["public"], "title": name, "metadata_created": "2024-01-01T00:00:00Z",
+            "metadata_modified": "2024-01-01T00:00:00Z", **fields}
+
+
+def _names(conn: PgSolrConnection, fq: str) -> list[str]:
+    return sorted(d["name"] for d in conn.search(q="*:*", fq=fq, rows=100))
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.search_batch_size", 10)
+def test_a_refused_document_loses_only_itself():
+    conn = PgSolrConnection()
+    conn.add([_doc("bon-1"), _doc("refuse", notes="octet nul \x00 ici"), _doc("bon-2")], commit=False)
+    assert batch.pending_count() == 3
+    with pytest.raises(SearchIndexError, match="refuse"):
+        conn.commit()
+    assert batch.pending_count() == 0
+    assert _names(conn, "*:*") == ["bon-1", "bon-2"]
+
+
+@pytest.mark.ckan_config("ckan.search.solr_commit", False)
+def test_without_solr_commit_every_write_is_immediate():
+    PgSolrConnection().add([_doc("tout-de-suite")], commit=False)
+    assert batch.pending_count() == 0 and _count() == 1
+
+
+def test_a_deferred_block_writes_at_its_end():
+    conn = PgSolrConnection()
+    with batch.deferred():
+        conn.add([_doc("moissonne-1")])                 # CKAN's immediate write waits for the block
+        conn.add([_doc("moissonne-2")], commit=True)
+        assert batch.pending_count() == 2 and _count() == 0
+        assert _names(conn, "*:*") == ["moissonne-1", "moissonne-2"]   # searching writes them first
+        conn.add([_doc("moissonne-3")])
+        assert batch.pending_count() == 1
+    assert batch.pending_count() == 0 and _count() == 3
+
+
+def test_exact_filters_find_what_the_documents_hold():
+    """`field:value` reads `facet_values` for short strings, the document otherwise."""
+    conn = PgSolrConnection()
+    long_value = "x" * 250
+    conn.add([_doc("a", tags=["wifi", "fibre"], axe="connectivite", note_longue=long_value, ouvert=True, rang=3),
+              _doc("b", tags="wifi", axe="equipement", ouvert=False, rang="3"),
+              _doc("c", tags=[], axe="", ouvert="true", rang=3.5)])
+    assert _names(conn, 'tags:"wifi"') == ["a", "b"]
+    assert _names(conn, "tags:fibre") == ["a"]
+    assert _names(conn, 'axe:"connectivite"') == ["a"]
+    assert _names(conn, f'note_longue:"{long_value}"') == ["a"]
+    assert _names(conn, "ouvert:true") == ["a", "c"]
+    assert _names(conn, "rang:3") == ["a", "b"]
+    assert _names(conn, "rang:3.5") == ["c"]
+    assert _names(conn, "-tags:wifi") == ["c"]
