@@ -53,6 +53,8 @@ def test_without_read_urls_reads_use_the_session_as_before(app):
 @pytest.mark.usefixtures("with_plugins", "replica_state")
 def test_a_server_that_is_not_a_standby_is_skipped_once_logged(app, ckan_config, caplog, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.ecarto.read_urls", config["sqlalchemy.url"])
+    # CKAN's logging set-up (run by tests that load a config file) disables the loggers that existed
+    monkeypatch.setattr(logging.getLogger("ckanext.ecarto.replicas"), "disabled", False)
     caplog.set_level(logging.INFO, logger="ckanext.ecarto.replicas")
     for _ in range(3):
         assert app.get("/api/3/action/package_search?q=ecole", status=200).json["success"]
@@ -64,6 +66,8 @@ def test_a_server_that_is_not_a_standby_is_skipped_once_logged(app, ckan_config,
 @pytest.mark.usefixtures("with_plugins", "replica_state")
 def test_posts_and_cli_contexts_never_look_at_replicas(app, ckan_config, caplog, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.ecarto.read_urls", config["sqlalchemy.url"])
+    # CKAN's logging set-up (run by tests that load a config file) disables the loggers that existed
+    monkeypatch.setattr(logging.getLogger("ckanext.ecarto.replicas"), "disabled", False)
     caplog.set_level(logging.INFO, logger="ckanext.ecarto.replicas")
     assert app.post("/api/3/action/package_search", json={"q": "ecole"}, status=200).json["success"]
     with app.flask_app.test_request_context():             # what `ckan ecarto …` commands run in
