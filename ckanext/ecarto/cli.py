@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["ecarto"]
+__all__ = ["ecarto", "search_index"]
 
 
 @click.group(short_help="Commandes du portail eCarto (chargement, moissonnage, index).")
@@ -61,3 +61,55 @@ def vues_creer() -> None:
         done = tableau_logic.create_missing_views(echo=lambda line: click.echo("  " + line))
     click.echo(tk._("{n} ressource(s) complétée(s), {views} vue(s) créée(s).").format(
         n=len(done), views=sum(len(created) for _id, created in done)))
+
+
+# Bulk search index (issue 18): CKAN's `ckan search-index` group with `rebuild` of the whole
+# catalogue built a batch at a time (ckanext/ecarto/logic/reindex.py, which says why the command
+# is the hook); the other commands and options are CKAN's own.
+import sys  # noqa: E402
+
+from ckan.cli import error_shout as _error_shout  # noqa: E402
+from ckan.cli import search_index as _ckan_search_index  # noqa: E402
+from ckan.lib.search import commit as _commit_index  # noqa: E402
+
+from ckanext.ecarto.logic import reindex  # noqa: E402
+
+
+@click.group(name="search-index", short_help="Search index commands")
+@click.help_option("-h", "--help")
+def search_index() -> None:
+    pass
+
+
+for _name, _command in _ckan_search_index.search_index.commands.items():
+    if _name != "rebuild":
+        search_index.add_command(_command)
+
+
+@search_index.command(name="rebuild", short_help="Rebuild search index")
+@click.option("-v", "--verbose", is_flag=True)
+@click.option("-i", "--force", is_flag=True, help="Ignore exceptions when rebuilding the index")
+@click.option("-o", "--only-missing", help="Index non indexed datasets only", is_flag=True)
+@click.option("-q", "--quiet", help="Do not output index rebuild progress", is_flag=True)
+@click.option("-e", "--commit-each", is_flag=True,
+              help="Perform a commit after indexing each dataset (CKAN's path, one dataset at a time)")
+@click.option("--keep-orphans", is_flag=True, help="Keep orphaned packages in search index after rebuild.")
+@click.argument("package_id", required=False)
+@click.pass_context
+def search_index_rebuild(ctx: click.Context, verbose: bool, force: bool, only_missing: bool, quiet: bool,
+                         commit_each: bool, keep_orphans: bool, package_id: str) -> None:
+    """Rebuild search index: the whole catalogue a batch at a time (same documents as CKAN's)."""
+    if package_id or only_missing or commit_each:
+        ctx.forward(_ckan_search_index.rebuild)
+        return
+    errors = 0
+    try:
+        reindex.rebuild(force=force, quiet=quiet and not verbose)
+        if not keep_orphans:
+            ctx.invoke(_ckan_search_index.clear_orphans)
+    except Exception as e:  # noqa: BLE001 - reported as CKAN's command does
+        _error_shout(e)
+        errors = 1
+    _commit_index()
+    if errors:
+        sys.exit(errors)

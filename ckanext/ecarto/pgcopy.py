@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+# Characters sent to PostgreSQL per read of a COPY buffer (psycopg2 reads 8 kB by default)
+COPY_BLOCK = 1 << 20
 # What COPY's text format escapes (backslash first), and how.
 _TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
@@ -71,12 +73,13 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> int:
     fast to write as CSV (``DataFrame.to_csv``) and to parse for PostgreSQL."""
     if frame.empty:
         return 0
-    columns = [_text_column(frame[name].to_numpy(dtype=object)) for name in frame.columns]
-    buffer = io.StringIO("\n".join(["\t".join(row) for row in zip(*columns)]) + "\n")
+    columns = [_text_column(frame.iloc[:, i].to_numpy(dtype=object)) for i in range(len(frame.columns))]
+    buffer = io.StringIO("\n".join(map("\t".join, zip(*columns))) + "\n")
+    del columns
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         names = ", ".join(f'"{c}"' for c in frame.columns)
-        cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", buffer, size=COPY_BLOCK)
     finally:
         cursor.close()
     return len(frame)

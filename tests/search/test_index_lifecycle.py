@@ -75,3 +75,29 @@ def test_datastore_active_flag_reaches_the_index(owner):
                         records=[{"UAI": "0311131L", "IPS": 101.2}])
     found = helpers.call_action("package_search", q="name:ips")["results"][0]
     assert found["resources"][0]["datastore_active"] is True
+
+
+def _catalogue_counts(**params):
+    """Hits and facets of the whole catalogue as an anonymous visitor sees it."""
+    result = helpers.call_action("package_search", {"user": "", "ignore_auth": False},
+                                 **{"facet.field": '["organization", "tags"]'}, **params)
+    return result["count"], result["facets"]
+
+
+def test_whole_catalogue_counts_follow_every_change(owner):
+    """The counts of the unfiltered catalogue are reused while the index is unchanged: any
+    write (creation, a dataset made private, deletion) shows in the next search."""
+    sysadmin, org = owner
+    first = _dataset(sysadmin, org, "annuaire-2024", tags=[{"name": "annuaire"}])
+    assert _catalogue_counts() == (1, {"organization": {"menj": 1}, "tags": {"annuaire": 1}})
+    assert _catalogue_counts(sort="title_string asc") == _catalogue_counts()
+    second = _dataset(sysadmin, org, "wifi-2024", tags=[{"name": "wifi"}])
+    assert _catalogue_counts() == (2, {"organization": {"menj": 2}, "tags": {"annuaire": 1, "wifi": 1}})
+    helpers.call_action("package_patch", {"user": sysadmin["name"]}, id=second["id"], private=True)
+    assert _catalogue_counts() == (1, {"organization": {"menj": 1}, "tags": {"annuaire": 1}})
+    helpers.call_action("package_delete", {"user": sysadmin["name"]}, id=first["id"])
+    assert _catalogue_counts() == (0, {"organization": {}, "tags": {}})
+    # the private dataset is counted for whoever may read it, never for the anonymous visitor
+    mine = helpers.call_action("package_search", {"user": sysadmin["name"]}, include_private=True,
+                               **{"facet.field": '["tags"]'})
+    assert (mine["count"], mine["facets"]) == (1, {"tags": {"wifi": 1}})

@@ -54,7 +54,9 @@ from ckanext.ecarto.ingest.report import IngestReport
 log = logging.getLogger(__name__)
 
 TABLE = tables.DIRECTORY_TABLE
-SEARCH_INDEX = "etablissement_source_search"
+# The trigram index of ``search_text`` of earlier versions: the finder never used it (it filters
+# the best row of each UAI) and keeping it cost a national load seconds; dropped once.
+FORMER_SEARCH_INDEX = "etablissement_source_search"
 
 FIELDS: tuple[str, ...] = (
     "nom", "type", "lycee_kind", "code_nature", "libelle_nature", "type_libelle", "secteur",
@@ -99,9 +101,9 @@ def ensure_table(conn: Connection) -> None:
         f"CREATE INDEX IF NOT EXISTS etablissement_source_commune ON {table_name()} (commune_code)"))
     conn.execute(sa.text(
         f"CREATE INDEX IF NOT EXISTS etablissement_source_dep ON {table_name()} (departement_code)"))
-    conn.execute(sa.text(
-        f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON {table_name()} "
-        f"USING gin (search_text gin_trgm_ops)"))
+    former = tables.qualified(FORMER_SEARCH_INDEX)
+    if conn.execute(sa.text("SELECT to_regclass(:i) IS NOT NULL"), {"i": former}).scalar():
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {former}"))
 
 
 def _text(value: Any) -> Optional[str]:
@@ -178,7 +180,7 @@ def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str,
 
     Set-wise: the rows are computed in SQL from the loaded table (``rows_sql``, the same values
     as ``directory_row``). A resource loaded again only rewrites the UAIs whose rows changed, so
-    the trigram index and the table are touched only there; the statistics are refreshed in the
+    the table and its indexes are touched only there; the statistics are refreshed in the
     load when enough rows changed for autovacuum to do it (``_refresh_statistics``)."""
     ensure_table(conn)
     sql_by_source = {c["source"]: c["name"] for c in columns if c["name"] not in colmodel.INTERNAL[1:]}
@@ -190,16 +192,26 @@ def rebuild_for_resource(conn: Connection, *, resource_id: str, package_id: str,
     had_rows = conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {table_name()} WHERE resource_id = :rid)"),
                             {"rid": resource_id}).scalar()
     cols = ", ".join(_COLUMNS)
-    bulk = _bulk_search_index(conn)
-    if not had_rows:
-        changed = total = conn.execute(sa.text(f"INSERT INTO {table_name()} ({cols}) {select}"), params).rowcount
-    else:
-        changed, total = _replace_changed(conn, select, params)
-    if bulk:
-        _merge_search_index(conn)
+    jit = _without_jit(conn)
+    try:
+        if not had_rows:
+            changed = total = conn.execute(sa.text(f"INSERT INTO {table_name()} ({cols}) {select}"), params).rowcount
+        else:
+            changed, total = _replace_changed(conn, select, params)
+    finally:
+        conn.execute(sa.text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
     _refresh_statistics(conn, changed)
     log.info("Annuaire : %s établissements depuis la ressource %s (%s lignes réécrites)", total, resource_id, changed)
     return total
+
+
+def _without_jit(conn: Connection) -> str:
+    """Turn JIT compilation off for the statements of the rebuild; returns the setting to put
+    back. Their long expressions over a table the planner has no statistics of yet make it
+    compile and optimise for about a second, longer than they run on a national directory."""
+    jit = conn.execute(sa.text("SELECT current_setting('jit')")).scalar() or "on"
+    conn.execute(sa.text("SELECT set_config('jit', 'off', true)"))
+    return jit
 
 
 def _priority(sql_by_source: dict[str, str]) -> int:
@@ -214,13 +226,17 @@ def _replace_changed(conn: Connection, select: str, params: dict[str, Any]) -> t
     conn.execute(sa.text("DROP TABLE IF EXISTS _directory_new"))
     conn.execute(sa.text(f"CREATE TEMP TABLE _directory_new ON COMMIT DROP AS {select}"), params)
     conn.execute(sa.text("DROP TABLE IF EXISTS _directory_changed"))
+    # each old row against the new row of its UAI (a hash join, instead of sorting both sides
+    # on their 33 columns); a UAI with several rows on either side is simply rewritten
+    pairs = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in _COLUMNS)
     conn.execute(sa.text(f"""
         CREATE TEMP TABLE _directory_changed ON COMMIT DROP AS
-        SELECT DISTINCT uai FROM (
-            (SELECT {cols} FROM {table_name()} WHERE resource_id = :rid EXCEPT ALL SELECT {cols} FROM _directory_new)
-            UNION ALL
-            (SELECT {cols} FROM _directory_new EXCEPT ALL SELECT {cols} FROM {table_name()} WHERE resource_id = :rid)
-        ) d"""), params)
+        WITH old AS (SELECT {cols} FROM {table_name()} WHERE resource_id = :rid),
+             several AS (SELECT uai FROM old GROUP BY uai HAVING count(*) > 1
+                         UNION SELECT uai FROM _directory_new GROUP BY uai HAVING count(*) > 1)
+        SELECT coalesce(o.uai, n.uai) AS uai FROM old o FULL JOIN _directory_new n ON n.uai = o.uai
+        WHERE o.uai IS NULL OR n.uai IS NULL OR {pairs}
+        UNION SELECT uai FROM several"""), params)
     deleted = conn.execute(sa.text(
         f"DELETE FROM {table_name()} WHERE resource_id = :rid AND uai IN (SELECT uai FROM _directory_changed)"),
         params).rowcount
@@ -231,27 +247,6 @@ def _replace_changed(conn: Connection, select: str, params: dict[str, Any]) -> t
     conn.execute(sa.text("DROP TABLE _directory_new"))
     conn.execute(sa.text("DROP TABLE _directory_changed"))
     return deleted + inserted, total
-
-
-def _bulk_search_index(conn: Connection) -> bool:
-    """Let the new rows' trigrams wait in the search index's pending list (GIN ``fastupdate``)
-    instead of merging them in 4 MB steps as they come: ``_merge_search_index`` then merges them
-    in one pass before the load commits, about half the time for a national directory. Needs
-    to own the index (``gin_clean_pending_list``); False (nothing changed) otherwise."""
-    owner = conn.execute(sa.text(
-        "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = CAST(:i AS regclass)"),
-        {"i": tables.qualified(SEARCH_INDEX)}).scalar()
-    if owner:
-        conn.execute(sa.text("SET LOCAL gin_pending_list_limit = '1GB'"))
-    return bool(owner)
-
-
-def _merge_search_index(conn: Connection) -> None:
-    """Merge the pending trigrams into the search index (searches never scan a long pending
-    list) and give the rest of the transaction the usual pending list limit back."""
-    conn.execute(sa.text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"),
-                 {"i": tables.qualified(SEARCH_INDEX)})
-    conn.execute(sa.text("SET LOCAL gin_pending_list_limit TO DEFAULT"))
 
 
 # The directory's columns queries filter, join or group on: the statistics the planner needs.

@@ -22,6 +22,7 @@ from ckanext.harvest.model import (HarvestGatherError, HarvestJob, HarvestObject
                                    HarvestSource)
 
 from ckanext.ecarto.harvesters import base
+from ckanext.ecarto.search import batch as search_batch
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,9 @@ def run_source(source: str, *, force: bool = False,
                                            "journaux du serveur.").format(error=exc), HarvestJob.get(job_id))
             ids = []
         ids = ids if isinstance(ids, list) else []
-        with (progress(len(ids)) if progress else nullcontext(lambda guid: None)) as advance:
+        # the datasets' index writes go by batches (search/batch.py), written at the end of the block
+        with search_batch.deferred(), \
+                (progress(len(ids)) if progress else nullcontext(lambda guid: None)) as advance:
             for object_id in ids:
                 obj = HarvestObject.get(object_id)
                 try:

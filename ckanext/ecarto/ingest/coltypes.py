@@ -58,6 +58,7 @@ _LEADING_ZERO_SRC = r"[+-]?0\d(?!/)"  # 031, 09225 — not a French date (01/05/
 _DATE_ISO_SRC = r"\d{4}-\d{2}-\d{2}"
 _DATE_FR_SRC = r"\d{2}/\d{2}/\d{4}"
 _SEP = "\x00"  # joins values for one regex scan per chunk (PostgreSQL text cannot hold NUL)
+_NOT_PLAIN = (" ", "\u00a0", "\u202f", ",", "%")  # what cast_sql removes or rewrites in a number
 _TRUE = frozenset({"true", "vrai", "oui", "o"})
 _FALSE = frozenset({"false", "faux", "non", "n"})
 _BOOLEANS = _TRUE | _FALSE
@@ -114,28 +115,38 @@ class ColumnProfile:
     boolean: bool = True
     leading_zero: bool = False
     long_integer: bool = False
+    # numbers already in PostgreSQL's syntax (no thousands space, decimal comma nor percent sign):
+    # cast as they are (see cast_sql)
+    plain: bool = True
     examples: list[str] = field(default_factory=list)
 
     def update(self, series: pd.Series) -> None:
-        values = [v for v in series.tolist() if v is not None]
+        self.update_values([v for v in series.tolist() if v is not None])
+
+    def update_values(self, values: list[str]) -> None:
+        """Profile more values of the column (non-missing, stripped: as the reader gives them)."""
         if not values:
             return
         self.values += len(values)
         if len(self.examples) < 3:
             self.examples.extend(values[:3 - len(self.examples)])
+        joined = _SEP + _SEP.join(values)  # each value follows a separator
         if self.integer or self.number:
-            if _any_match(values, _LEADING_ZERO_SRC):
+            if _any_match(joined, _LEADING_ZERO_SRC):
                 self.leading_zero = True
+            if self.plain:
+                self.plain = not any(char in joined for char in _NOT_PLAIN)
         if self.integer:
-            self.integer = _all_match(values, _INT_SRC)
+            # digits only (\d is a Unicode decimal digit, as str.isdecimal): no regex needed
+            self.integer = _only_digits(joined) or _all_match(values, joined, _INT_SRC)
             if self.integer and max(map(len, values)) > 18:
                 self.long_integer = True
         if self.number and not self.integer:
-            self.number = _all_match(values, _NUM_SRC)
+            self.number = _all_match(values, joined, _NUM_SRC)
         if self.date_iso:
-            self.date_iso = _all_match(values, _DATE_ISO_SRC) and _real_dates(values, "%Y-%m-%d")
+            self.date_iso = _all_match(values, joined, _DATE_ISO_SRC) and _real_dates(values, "%Y-%m-%d")
         if self.date_fr:
-            self.date_fr = _all_match(values, _DATE_FR_SRC) and _real_dates(values, "%d/%m/%Y")
+            self.date_fr = _all_match(values, joined, _DATE_FR_SRC) and _real_dates(values, "%d/%m/%Y")
         if self.boolean:
             self.boolean = all(v.lower() in _BOOLEANS for v in values[:50]) and all(
                 v.lower() in _BOOLEANS for v in values)
@@ -171,26 +182,33 @@ class ColumnProfile:
 
 @functools.lru_cache(maxsize=32)
 def _whole_value_miss(src: str) -> re.Pattern[str]:
-    """Finds a value (between separators) that is NOT entirely `src`."""
-    return re.compile(rf"(?:^|{_SEP})(?!(?:{src})(?:{_SEP}|$))")
+    """Finds a value (after its separator) that is NOT entirely `src`. The pattern starts with
+    the separator, a literal: the regex engine jumps from one separator to the next."""
+    return re.compile(rf"{_SEP}(?!(?:{src})(?:{_SEP}|$))")
 
 
 @functools.lru_cache(maxsize=32)
 def _value_start(src: str) -> re.Pattern[str]:
-    return re.compile(rf"(?:^|{_SEP})(?:{src})")
+    return re.compile(rf"{_SEP}(?:{src})")
 
 
-def _all_match(values: list[str], src: str) -> bool:
-    """Every value matches `src` entirely: one C-level regex scan over the joined values,
-    after a cheap look at the first ones (text columns fail there)."""
+def _all_match(values: list[str], joined: str, src: str) -> bool:
+    """Every value matches `src` entirely (`joined`: the values, each after a separator): one
+    C-level regex scan over the joined values, after a cheap look at the first ones (text
+    columns fail there)."""
     miss = _whole_value_miss(src)
-    if miss.search(_SEP.join(values[:20])):
+    if miss.search(_SEP + _SEP.join(values[:20])):
         return False
-    return miss.search(_SEP.join(values)) is None
+    return miss.search(joined) is None
 
 
-def _any_match(values: list[str], src: str) -> bool:
-    return _value_start(src).search(_SEP.join(values)) is not None
+def _only_digits(joined: str) -> bool:
+    """Every value (each after a separator) is made of digits only, none empty."""
+    return (_SEP + _SEP) not in joined and not joined.endswith(_SEP) and joined.replace(_SEP, "").isdecimal()
+
+
+def _any_match(joined: str, src: str) -> bool:
+    return _value_start(src).search(joined) is not None
 
 
 def _real_dates(values: list[str], fmt: str) -> bool:
@@ -204,6 +222,9 @@ def cast_sql(column: str, kind: str, profile: ColumnProfile, *, quoted: bool = F
     col = column if quoted else f'"{column}"'
     # spaces (thousands) and the percent sign go: « 45 % » is 45 (see the module docstring)
     squeeze = f"translate({col}, ' ' || chr(160) || chr(8239) || '%', '')"
+    if kind in ("integer", "number") and profile.plain:
+        # nothing to remove or rewrite: the same values, cast straight away
+        return f"CAST({col} AS {SQL_TYPES[kind]})"
     if kind == "integer":
         return f"CAST({squeeze} AS bigint)"
     if kind == "number":

@@ -5,9 +5,9 @@ One path for every source (upload, harvest, CLI):
 1. the file is read in chunks (``reader``), each value as text;
 2. each chunk's key is normalised and checked; rows with an invalid key go to the resource's
    reject report (row number, value, French reason), never silently dropped;
-3. the other rows are streamed with ``COPY`` into a new table (``<table>__new``), all text;
+3. the other rows are streamed with ``COPY`` into a temporary table, all text;
 4. once the whole file has been seen, the column types are decided (``coltypes``) and applied in
-   one ``INSERT … SELECT`` into a typed table (see ``shaping.build_table``), with the column model
+   one ``INSERT … SELECT`` into the new table (``<table>__new``, see ``shaping.build_table``), with the column model
    (``columns``: roles, period) and the layout (``layout``: reshape); the key gets its index;
 5. in the same transaction the previous table is dropped, the new one renamed and the registry
    row written. Anything failing before the commit rolls everything back: the previous version
@@ -278,16 +278,19 @@ def ingest_file(path: str, *, resource_id: str, package_id: str, uai_column: Opt
                 if not force:
                     _check_not_loaded_meanwhile(conn, resource_id, report.sha256, options)
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
+                # the rows as text, in a temporary table (no WAL, dropped at commit): only the typed
+                # table built from it (shaping.build_table) is written for good
                 column_defs = "".join(f', "{n}" text' for n in load.staging_columns())
-                conn.execute(sa.text(f"CREATE TABLE {staging} (_key text NOT NULL, _row integer NOT NULL{column_defs})"))
+                conn.execute(sa.text(f"CREATE TEMP TABLE {shaping.RAW_TABLE} (_key text NOT NULL, _row integer NOT NULL"
+                                     f"{column_defs}) ON COMMIT DROP"))
                 chunk = first
                 while chunk is not None:
                     rows = load.prepare(chunk)
                     for name in load.new_columns:  # a reshape met a new field value
-                        conn.execute(sa.text(f'ALTER TABLE {staging} ADD COLUMN "{name}" text'))
+                        conn.execute(sa.text(f'ALTER TABLE {shaping.RAW_TABLE} ADD COLUMN "{name}" text'))
                     load.new_columns.clear()
                     if rows is not None:
-                        _copy(conn, staging, rows)
+                        _copy(conn, shaping.RAW_TABLE, rows)
                     if progress:
                         progress(table.bytes_read, table.size, load.n_seen)
                     chunk = next(chunks, None)

@@ -505,7 +505,8 @@ def _needs_strip(joined: str) -> bool:
     """Does any of the \x00-joined values start or end with a space? (substring search, in C)"""
     if joined[:1].isspace() or joined[-1:].isspace():
         return True
-    return any(f"\x00{c}" in joined or f"{c}\x00" in joined for c in _EDGE_SPACES)
+    # one fast character search first: most columns hold none of these characters
+    return any(c in joined and (f"\x00{c}" in joined or f"{c}\x00" in joined) for c in _EDGE_SPACES)
 
 
 def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -514,30 +515,27 @@ def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     The values are str (or missing) as read. Most columns need no stripping: a substring search
     over the joined values finds those that do, and only their values are stripped one by one."""
     missing = MISSING_TOKENS
-    out: dict[str, Any] = {}
-    for column in frame.columns:
-        values = frame[column].to_numpy(dtype=object)
+    # one block of objects, filled column by column (a frame built from a dict of columns
+    # copies them all once more)
+    out = np.full((len(frame), len(frame.columns)), None, dtype=object)
+    for i, column in enumerate(frame.columns):
+        values = frame.iloc[:, i].to_numpy(dtype=object)
         nulls = pd.isna(values)
         if nulls.all():
-            out[column] = np.full(len(values), None, dtype=object)
             continue
         has_nulls = bool(nulls.any())
-        if has_nulls:
-            values = values.copy()
-            values[nulls] = None
         present = values[~nulls].tolist() if has_nulls else values.tolist()
         if _needs_strip("\x00".join(present)) or not missing.isdisjoint(present):
             cleaned = []
-            for value in values:
-                if value is None:
-                    cleaned.append(None)
-                    continue
+            for value in present:
                 text = value.strip()
                 cleaned.append(None if text in missing else text)
-            out[column] = np.array(cleaned, dtype=object)
+            present = cleaned
+        if has_nulls:
+            out[~nulls, i] = present
         else:
-            out[column] = values
-    return pd.DataFrame(out, index=range(len(frame)), columns=list(frame.columns), dtype=object)
+            out[:, i] = present
+    return pd.DataFrame(out, index=range(len(frame)), columns=list(frame.columns), dtype=object, copy=False)
 
 
 def _json_text(value: Any) -> Optional[str]:
@@ -605,9 +603,11 @@ class Table:
         # a UTF-16 file is decoded to UTF-8 by open_text
         encoding = "utf-8" if opened.wide else fmt.encoding
         try:
+            # dtype=object: the parser's own str values (a pandas string array would be built,
+            # then turned back into objects by clean_frame)
             reader = pd.read_csv(
                 opened.stream, sep=fmt.separator, encoding=encoding, header=None,
-                names=self.columns, skiprows=fmt.header_line, dtype=str, keep_default_na=False,
+                names=self.columns, skiprows=fmt.header_line, dtype=object, keep_default_na=False,
                 na_values=sorted(MISSING_TOKENS), na_filter=True, index_col=False, chunksize=self.chunk_rows, on_bad_lines="warn",
                 engine="c", quotechar='"', skip_blank_lines=True, encoding_errors="strict",
             )

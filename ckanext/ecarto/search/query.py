@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -61,6 +63,68 @@ def _int(value: Any, default: int, name: str, minimum: int = -1, maximum: int = 
         raise SearchQueryError(f"Paramètre « {name} » : doit être compris entre {minimum} et {maximum} "
                                f"(reçu : {str(number)[:40]})")
     return number
+
+
+# The index's data version (migration 0007_search_latency): the id of the last transaction
+# that wrote the index, visible with the data it describes.
+VERSION_TABLE = "ecarto_search_version"
+# Fields of the filters CKAN adds to every catalogue search (visibility, permissions, site):
+# a search filtered on these only is the whole catalogue a visitor may see.
+CATALOGUE_FIELDS = frozenset({"capacity", "state", "site_id", "dataset_type", "entity_type",
+                              "permission_labels"})
+COUNTS_CACHE_SIZE = 256
+# Working memory of one search: the matched set of a whole-catalogue search stays in memory.
+SEARCH_WORK_MEM = "64MB"
+
+
+class CountsCache:
+    """Hits and facet counts of whole-catalogue searches, per search and per data version of
+    the index (this process only; a change of the index makes every entry stale)."""
+
+    def __init__(self, size: int = COUNTS_CACHE_SIZE):
+        self.size = size
+        self._entries: OrderedDict[Any, tuple[int, int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Optional[tuple[int, int, Any]]:
+        """(version, hits, facet rows) last computed for this search, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: Any, version: int, hits: int, facets: Any) -> None:
+        with self._lock:
+            self._entries[key] = (version, hits, facets)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+counts_cache = CountsCache()
+
+
+def _fields_of(node: p.Node) -> set[str]:
+    if isinstance(node, (p.Term, p.Range)):
+        return {node.field}
+    if isinstance(node, p.Not):
+        return _fields_of(node.node)
+    if isinstance(node, (p.And, p.Or)):
+        return set().union(*(_fields_of(n) for n in node.nodes)) if node.nodes else set()
+    return set()
+
+
+def is_whole_catalogue(q: Optional[str], fqs: list[str]) -> bool:
+    """No words and no filter but those CKAN adds for visibility and permissions."""
+    q = (q or "").strip()
+    if q and q not in ("*:*", '""', "''"):
+        return False
+    return all(_fields_of(p.parse(fq)) <= CATALOGUE_FIELDS for fq in fqs)
 
 
 def build_where(compiler: Compiler, q: Optional[str], fqs: list[str]) -> str:
@@ -191,7 +255,9 @@ def _facets(rows: list[Any], fields: list[str], limit: int, mincount: int) -> di
 
 def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Results:
     """One statement scans the index once: the matched documents are materialised, then
-    counted, paged and faceted; a second small query fetches the page's dataset dicts."""
+    counted, paged and faceted; a second small query fetches the page's dataset dicts.
+    A whole-catalogue search (no words, no filter of the visitor's) reuses its counts while
+    the index is unchanged (`counts_cache`) and reads its page in the order of an index."""
     compiler = Compiler(ts_config())
     fqs = _list(params.get("fq")) + _list(params.get("fq_list"))
     where = build_where(compiler, q, fqs)
@@ -214,17 +280,47 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
     facet_part = "NULL::json"
     if facet_fields:
         facet_part = f"(SELECT json_agg(json_build_array(f, v, n)) FROM ({_facet_sql(facet_fields, bound)}) fc)"
-    sql = f"""
-        WITH m AS MATERIALIZED (
-            SELECT {", ".join(_sort_columns(ordering))},
-                   {"facet_values," if needs_flat else ""} {"doc," if needs_doc else ""}
-                   {rank} AS score
-            FROM {TABLE} WHERE {where})
-        SELECT (SELECT count(*) FROM m) AS hits,
-               (SELECT json_agg(json_build_array(pg.index_id, pg.score)) FROM (
-                    SELECT index_id, score FROM m ORDER BY {ordering} LIMIT :_rows OFFSET :_start) pg) AS page,
-               {facet_part} AS facets"""
-    result = conn.execute(sa.text(sql), {**bound, "_rows": rows, "_start": start}).one()
+    page_sql = "SELECT json_agg(json_build_array(pg.index_id, pg.score)) FROM ({}) pg"
+    params_sql = {**bound, "_rows": rows, "_start": start}
+    conn.execute(sa.text(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'"))
+    key, cached = None, None
+    if is_whole_catalogue(q, fqs):
+        # The whole catalogue: its counts are read from this process's cache when the index
+        # has not changed since (same statement, same snapshot as the data version), and its
+        # page from the table in index order (capacity/state filter, sort key, LIMIT).
+        key = (where, json.dumps(bound, sort_keys=True, default=str), tuple(facet_fields))
+        cached = counts_cache.get(key)
+        params_sql["_known"] = cached[0] if cached else -1
+        stale = "(v.version IS NULL OR v.version <> :_known)"
+        page = page_sql.format(f"SELECT index_id, {rank} AS score FROM {TABLE} WHERE {where} "
+                               f"ORDER BY {ordering} LIMIT :_rows OFFSET :_start")
+        sql = f"""
+            WITH v AS (SELECT (SELECT version FROM {VERSION_TABLE} WHERE id = 1) AS version),
+            m AS MATERIALIZED (
+                SELECT {"facet_values," if needs_flat else ""} {"doc," if needs_doc else ""} 1 AS one
+                FROM {TABLE} WHERE {where})
+            SELECT v.version AS version,
+                   CASE WHEN {stale} THEN (SELECT count(*) FROM m) END AS hits,
+                   ({page}) AS page,
+                   CASE WHEN {stale} THEN {facet_part} END AS facets
+            FROM v"""
+    else:
+        page = page_sql.format(f"SELECT index_id, score FROM m ORDER BY {ordering} LIMIT :_rows OFFSET :_start")
+        sql = f"""
+            WITH m AS MATERIALIZED (
+                SELECT {", ".join(_sort_columns(ordering))},
+                       {"facet_values," if needs_flat else ""} {"doc," if needs_doc else ""}
+                       {rank} AS score
+                FROM {TABLE} WHERE {where})
+            SELECT NULL AS version, (SELECT count(*) FROM m) AS hits, ({page}) AS page,
+                   {facet_part} AS facets"""
+    result = conn.execute(sa.text(sql), params_sql).one()
+    hits, facet_rows = result.hits, result.facets
+    if key is not None:
+        if hits is None:            # unchanged since the cached counts
+            _, hits, facet_rows = cached
+        elif result.version is not None:
+            counts_cache.put(key, result.version, hits, facet_rows)
     page = result.page or []
     docs: list[dict[str, Any]] = []
     if page:
@@ -240,5 +336,5 @@ def run_search(conn: Connection, q: Optional[str], params: dict[str, Any]) -> Re
                     doc[payload] = getattr(row, payload)
             doc["score"] = float(score or 0)
             docs.append(doc if wanted is None else {k: doc[k] for k in wanted if k in doc})
-    facets = _facets(result.facets or [], facet_fields, limit, mincount)
-    return Results(hits=result.hits, docs=docs, facets={"facet_fields": facets})
+    facets = _facets(facet_rows or [], facet_fields, limit, mincount)
+    return Results(hits=hits, docs=docs, facets={"facet_fields": facets})
