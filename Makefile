@@ -75,7 +75,7 @@ bench-periods:
 	.venv/bin/python bench/periods.py
 
 # Sample files vs the DataStore API, then a national annuaire (70,000 rows × 72 columns) against
-# the raw COPY floor, the previous version (ECARTO_BENCH_PREV, default 8fa59b2) beside; peak RSS
+# the raw COPY floor, the previous version (ECARTO_BENCH_PREV, default ea6b206) beside; peak RSS
 # at 140,000 rows. BENCH_ARGS="--skip-baseline --skip-previous" for a shorter run.
 bench-ingest:
 	@$(SH) deps && $(SH) services

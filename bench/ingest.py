@@ -11,7 +11,7 @@
    trigram search index included, CKAN start-up excluded) whose peak RSS is measured, against
    the floor measured in the same run: a raw `COPY` of the same file into an all-text table plus
    a btree index on the UAI (what `psql \\copy` does; the median of 3, taken between the loads).
-   The previous version (commit ECARTO_BENCH_PREV, default 8fa59b2, extracted with `git archive`
+   The previous version (commit ECARTO_BENCH_PREV, default ea6b206, extracted with `git archive`
    to /tmp/ecarto-bench-prev-<commit> and imported through bench/prev_version.py) loads the same
    file in the same run. Then this version loads twice as many rows (peak RSS). Targets:
    national load <= 3x the floor, peak RSS < 1 GB at 2x national rows.
@@ -48,7 +48,7 @@ LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 TARGET_RATIO = 10.0
 TARGET_FLOOR_RATIO = 3.0
 TARGET_RSS_MB = 1024.0
-PREVIOUS = os.environ.get("ECARTO_BENCH_PREV", "8fa59b2")
+PREVIOUS = os.environ.get("ECARTO_BENCH_PREV", "ea6b206")
 
 
 def _config_path(arg: str | None) -> str:
