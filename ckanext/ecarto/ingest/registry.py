@@ -6,7 +6,7 @@ the directory and the aggregates read it through ``status``, ``readable_resource
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import sqlalchemy as sa
 from ckan.model import meta
@@ -40,6 +40,16 @@ def status(resource_id: str, *, engine: Optional[Engine] = None) -> Optional[dic
     """The registry row of a resource, on a connection of its own."""
     with engine_or_default(engine).connect() as conn:
         return row(conn, resource_id)
+
+
+def statuses(resource_ids: Iterable[str], *, engine: Optional[Engine] = None) -> dict[str, dict[str, Any]]:
+    """The registry rows of these resources by id, in one query (those never ingested are absent)."""
+    ids = [i for i in resource_ids if i]
+    if not ids:
+        return {}
+    with engine_or_default(engine).connect() as conn:
+        rows = conn.execute(sa.select(registry_table).where(registry_table.c.resource_id.in_(ids))).mappings()
+        return {row["resource_id"]: dict(row) for row in rows}
 
 
 def write(conn: Connection, values: dict[str, Any]) -> None:

@@ -22,15 +22,12 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Optional
 
-import sqlalchemy as sa
-
 import ckan.lib.search as ckan_search
 import ckan.model as ckan_model
 import ckan.plugins.toolkit as tk
 
 from ckanext.ecarto.core.translation import _
 from ckanext.ecarto.ingest import registry
-from ckanext.ecarto.ingest.model import registry_table
 from ckanext.ecarto.quality import availability, store
 from ckanext.ecarto.quality.criteria import (
     DEFAULT_UAI_RATE, Facts, Quality, active_resources, evaluate, is_remote, percent,
@@ -68,9 +65,7 @@ class _Prefetched:
 
     def __init__(self, resource_ids: list[str]):
         self.ids = set(resource_ids)
-        with registry.engine_or_default(None).connect() as conn:
-            rows = conn.execute(sa.select(registry_table).where(registry_table.c.resource_id.in_(resource_ids)))
-            self.registry = {row.resource_id: dict(row._mapping) for row in rows}
+        self.registry = registry.statuses(resource_ids)
         self.availability = store.checks_of(resource_ids)
 
     def covers(self, resource_ids: list[str]) -> bool:
@@ -110,10 +105,8 @@ def facts_of(pkg: dict[str, Any]) -> Facts:
         facts.availability = {i: prefetched.availability[i] for i in ids if i in prefetched.availability}
         return facts
     try:
-        for resource_id in ids:
-            found = registry.status(resource_id)
-            if found is not None:
-                facts.registry[resource_id] = found
+        found = registry.statuses(ids)
+        facts.registry = {i: found[i] for i in ids if i in found}
         facts.availability = store.checks_of(ids)
     except Exception:  # noqa: BLE001 - quality informs, it never breaks package_show
         log.warning("Qualité de %s : registre ou disponibilités illisibles", pkg.get("id"), exc_info=True)
