@@ -225,7 +225,8 @@ def varied_catalogue(catalogue):
 
 
 @pytest.mark.ckan_config("ckanext.ecarto.search_batch_size", 4)
-def test_bulk_rebuild_writes_the_same_rows_as_ckan(varied_catalogue):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-worker-processes"])
+def test_bulk_rebuild_writes_the_same_rows_as_ckan(varied_catalogue, workers):
     from ckanext.ecarto.logic import reindex
     _clear()
     search.rebuild(defer_commit=True, quiet=True)     # CKAN's path, batched writes
@@ -233,7 +234,7 @@ def test_bulk_rebuild_writes_the_same_rows_as_ckan(varied_catalogue):
     ckans = _rows()
     assert sorted(row[1] for row in ckans) == sorted(varied_catalogue[1])   # deleted: not indexed
     _clear()
-    assert reindex.rebuild(quiet=True) == 11          # the deleted one is not read (remove_deleted_packages)
+    assert reindex.rebuild(quiet=True, workers=workers) == 11   # the deleted one is not read
     search.commit()
     assert batch.pending_count() == 0
     bulk = _rows()
@@ -289,3 +290,23 @@ def test_cli_rebuild_goes_through_the_bulk_path(varied_catalogue, cli, monkeypat
     result = cli.invoke(ckan_cli, ["search-index", "rebuild", "-e", "-q"])   # CKAN's own path
     assert result.exit_code == 0, result.output
     assert calls == [11] and _count() == 11
+
+
+@pytest.mark.ckan_config("ckanext.ecarto.search_batch_size", 4)
+def test_a_worker_failure_stops_the_rebuild_unless_forced(varied_catalogue, monkeypatch):
+    """In worker processes as in one: an error stops `rebuild`, `--force` skips the dataset."""
+    from ckanext.ecarto.logic import reindex
+    original = reindex._both_schemas
+
+    def failing(pkg, pkg_dict):
+        if pkg.name == "fibre-communes":
+            raise RuntimeError("jeu illisible")
+        return original(pkg, pkg_dict)
+    monkeypatch.setattr(reindex, "_both_schemas", failing)     # inherited by the forked workers
+    _clear()
+    with pytest.raises(RuntimeError, match="jeu illisible"):
+        reindex.rebuild(quiet=True, workers=2)
+    _clear()
+    assert reindex.rebuild(quiet=True, workers=2, force=True) == 10
+    search.commit()
+    assert _count() == 10

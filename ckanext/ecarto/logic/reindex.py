@@ -9,10 +9,16 @@ same plugins, for `ckanext.ecarto.search_batch_size` datasets at a time, but rea
 reads per dataset with a few set-wise queries per batch (`search.bulk.package_dicts`,
 `quality.facts_prefetched`); the index rows are the same (tests/search/test_bulk_index.py).
 
-What is still per dataset: the show schemas' validators (scheming's `package_name_validator`
-is one query), ckanext-harvest's `before_dataset_index` (one query for the harvest object) and
-the Python of validation and flattening; the index writes are batched by the backend
-(`search/batch.py`).
+What is still per dataset: the show schemas' validators, ckanext-harvest's `before_dataset_index`
+(one query for the harvest object) and the Python of validation and flattening; the index writes
+are batched by the backend (`search/batch.py`). Two savings keep the rows identical:
+- the show schemas are used without the validators that can only add an error message and
+  cost a query per dataset (`REPORT_ONLY_VALIDATORS`: `package_name_validator`,
+  which scheming puts in the show schema): CKAN's indexing discards the errors of these
+  validations (`package_show_default_and_custom_schemas`), so the documents do not change;
+- the whole catalogue is split between worker processes (`ckanext.ecarto.search_rebuild_workers`,
+  one per core by default): validation and flattening are Python, bound to one core per
+  process. Each worker reads and writes its own batches on its own connections.
 
 Entry points:
 - `ckan search-index rebuild` (CKAN's command): CKAN gives no hook inside `rebuild()` — its
@@ -30,8 +36,11 @@ Floor 5: uses search (1) and quality (3).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import sys
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import ckan.lib.search as ckan_search
 import ckan.logic as logic
@@ -40,7 +49,8 @@ import ckan.plugins as plugins
 from ckan.common import config
 from ckan.lib.plugins import lookup_package_plugin, plugin_validate
 from ckan.logic.schema import default_show_package_schema
-from ckan.types import Context
+from ckan.logic.validators import package_name_validator
+from ckan.types import Context, Schema
 
 from ckanext.ecarto import quality
 from ckanext.ecarto.search import batch, bulk
@@ -59,9 +69,35 @@ def _show_context() -> Context:
     return logic.fresh_context({"ignore_auth": True}, ignore_auth=True, use_cache=False, validate=False)
 
 
+# Validators of the show schemas that never change the dict, only report an error, and run a
+# query per dataset (« That URL is already in use »): indexing discards the errors.
+REPORT_ONLY_VALIDATORS: frozenset[Callable[..., Any]] = frozenset({package_name_validator})
+
+
+def _without_report_only(schema: Schema) -> Schema:
+    """The schema without `REPORT_ONLY_VALIDATORS`, nested schemas (resources, tags) included."""
+    stripped: dict[str, Any] = {}
+    for key, value in schema.items():
+        if isinstance(value, dict):
+            stripped[key] = _without_report_only(value)
+        elif isinstance(value, list):
+            stripped[key] = [v for v in value if not _is_report_only(v)]
+        else:
+            stripped[key] = value
+    return stripped
+
+
+def _is_report_only(validator: Any) -> bool:
+    try:
+        return validator in REPORT_ONLY_VALIDATORS
+    except TypeError:          # an unhashable validator (a callable object)
+        return False
+
+
 def _both_schemas(pkg: model.Package, pkg_dictized: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The end of `package_show` (validate=False) and of `package_show_default_and_custom_schemas`,
-    in their order, on a dict dictized in bulk."""
+    in their order, on a dict dictized in bulk. The schemas are built for each dataset, as CKAN
+    does: validation may change them (scheming's `validate` fills the one it is given)."""
     context = _show_context()
     context["__auth_audit"] = []           # what CKAN's action wrapper and check_access leave
     context["package"] = pkg
@@ -73,15 +109,15 @@ def _both_schemas(pkg: model.Package, pkg_dictized: dict[str, Any]) -> tuple[dic
         for resource_dict in pkg_dictized["resources"]:
             item.before_resource_show(resource_dict)
     default_schema = default_show_package_schema()
-    with_default_schema, _errors = plugin_validate(object(), context, pkg_dictized, default_schema,
-                                                   "package_show")
+    with_default_schema, _errors = plugin_validate(object(), context, pkg_dictized,
+                                                   _without_report_only(default_schema), "package_show")
     package_plugin = lookup_package_plugin(pkg_dictized["type"])
     custom_schema = package_plugin.show_package_schema()
     if custom_schema == default_schema:
         with_custom_schema = with_default_schema
     else:
-        with_custom_schema, _errors = plugin_validate(package_plugin, context, pkg_dictized, custom_schema,
-                                                      "package_show")
+        with_custom_schema, _errors = plugin_validate(package_plugin, context, pkg_dictized,
+                                                      _without_report_only(custom_schema), "package_show")
     logic.apply_after_dataset_show_plugins(context, with_custom_schema)
     return with_default_schema, with_custom_schema
 
@@ -133,10 +169,63 @@ def catalogue_ids() -> list[str]:
     return [row[0] for row in packages.order_by(model.Package.id)]
 
 
-def rebuild(*, defer_commit: bool = True, force: bool = False, quiet: bool = False) -> int:
-    """`ckan.lib.search.rebuild()` of the whole catalogue (no clear), in bulk."""
-    log.info("Rebuilding search index (bulk)...")
-    done = index_packages(catalogue_ids(), defer_commit=defer_commit, force=force, quiet=quiet)
+def rebuild_workers(n_datasets: int) -> int:
+    """How many processes index the catalogue: `ckanext.ecarto.search_rebuild_workers`, or one
+    per core (0, the default); one when there are fewer than two batches to share."""
+    wanted = int(config.get("ckanext.ecarto.search_rebuild_workers") or 0) or (os.cpu_count() or 1)
+    batches = -(-n_datasets // batch.batch_size())
+    return max(1, min(wanted, batches))
+
+
+def rebuild(*, defer_commit: bool = True, force: bool = False, quiet: bool = False,
+            workers: Optional[int] = None) -> int:
+    """`ckan.lib.search.rebuild()` of the whole catalogue (no clear), in bulk, shared between
+    `workers` processes (default: `rebuild_workers`)."""
+    ids = catalogue_ids()
+    workers = rebuild_workers(len(ids)) if workers is None else max(1, workers)
+    log.info("Rebuilding search index (bulk, %d process%s)...", workers, "es" if workers > 1 else "")
+    if workers > 1:
+        done = _index_in_processes(ids, workers, force=force, quiet=quiet)
+    else:
+        done = index_packages(ids, defer_commit=defer_commit, force=force, quiet=quiet)
     model.Session.commit()
     log.info("Finished rebuilding search index.")
     return done
+
+
+def _index_in_processes(ids: Sequence[str], workers: int, *, force: bool, quiet: bool) -> int:
+    """Index `ids` a batch at a time in `workers` forked processes (CKAN's environment, plugins
+    and configuration are inherited); each batch is written and committed by its worker."""
+    model.Session.commit()                 # nothing of this process's transaction is shared
+    batch.flush_all(strict=True)
+    chunks = list(_chunks(ids, batch.batch_size()))
+    done = 0
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
+        for indexed in pool.imap_unordered(partial(_index_chunk, force=force), chunks):
+            done += indexed
+            if not quiet:
+                sys.stdout.write(f"\rIndexing dataset {done}/{len(ids)}")
+                sys.stdout.flush()
+    return done
+
+
+_inherited_pools: list[Any] = []
+
+
+def _start_worker() -> None:
+    """A forked worker must not use the connections of its parent: forget the session and the
+    pooled connections it inherited (without closing them: they are the parent's)."""
+    model.Session.registry.clear()
+    _inherited_pools.append(model.meta.engine.pool)   # never collected: nothing is sent on them
+    model.meta.engine.dispose(close=False)
+
+
+def _index_chunk(ids: Sequence[str], *, force: bool) -> int:
+    """In a worker: index one batch, write it, and leave nothing in the session."""
+    try:
+        done = index_packages(ids, defer_commit=True, force=force)
+        batch.flush_all(strict=True)
+        return done
+    finally:
+        model.Session.rollback()           # read only: nothing to keep
+        model.Session.expunge_all()

@@ -34,7 +34,7 @@ for ``uai``) is ``applicable: False`` and counts for nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from ckanext.ecarto.core import roles
@@ -101,7 +101,7 @@ class Quality:
             "score": round(self.score, 4), "score_pourcentage": percent(self.score),
             "score_datagouv": round(self.score_datagouv, 4),
             "reference": f"udata {UDATA_VERSION} (Dataset.compute_quality)",
-            "criteres": [asdict(c) for c in self.criteria],
+            "criteres": [dict(vars(c)) for c in self.criteria],   # flat fields: no deep copy
             "manquants": [c.code for c in self.missing],
         }
 
