@@ -173,6 +173,22 @@ def test_exact_filters_find_what_the_documents_hold():
     assert _names(conn, "-tags:wifi") == ["c"]
 
 
+def test_facet_counts_keep_each_field_apart():
+    """Facets read `field<US>value` elements by prefix: a field is never counted for another whose
+    name it starts, or that a LIKE wildcard in its name (`_`, `%`) would match."""
+    conn = PgSolrConnection()
+    _clear()
+    conn.add([_doc("a", res_format=["CSV", "JSON"], resXformat="PDF", tag="seul", tags=["wifi", "ent"],
+                   **{"taux%": "haut", "tauxA": "bas"}),
+              _doc("b", res_format="CSV", tags="wifi", **{"taux%": "haut"})])
+    found = conn.search(q="*:*", rows=0, **{"facet.field": ["res_format", "tag", "tags", "taux%"],
+                                            "facet.limit": -1}).facets["facet_fields"]
+    assert found["res_format"] == ["CSV", 2, "JSON", 1]
+    assert found["tag"] == ["seul", 1]
+    assert found["tags"] == ["wifi", 2, "ent", 1]
+    assert found["taux%"] == ["haut", 2]
+
+
 # --- the bulk path (ckanext/ecarto/logic/reindex.py): the same rows as CKAN's, built a batch at a time
 
 @pytest.fixture

@@ -206,6 +206,8 @@ def _index_in_processes(ids: Sequence[str], workers: int, *, force: bool, quiet:
             if not quiet:
                 sys.stdout.write(f"\rIndexing dataset {done}/{len(ids)}")
                 sys.stdout.flush()
+    if not quiet:
+        sys.stdout.write(f"\nIndexed {done} datasets with {workers} processes\n")
     return done
 
 
