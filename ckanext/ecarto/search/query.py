@@ -223,14 +223,15 @@ def _facet_sql(fields: list[str], params: dict[str, Any]) -> str:
     if flat:
         # Each element is tested by a prefix match and counted as it is; only the few distinct
         # values found are then split into field and value (1.5× faster than splitting every
-        # element of every matched document).
+        # element of every matched document). `unnest` in the select list: no function scan
+        # per document.
         params["facet_prefixes"] = [_like_prefix(name) for name in flat]
         params["facet_all_fields"] = list(fields)
         selects.append(
             "SELECT array_position(CAST(:facet_all_fields AS text[]), split_part(g.v, :facet_sep, 1)) - 1 AS f, "
             "substr(g.v, strpos(g.v, :facet_sep) + 1) AS v, g.n AS n "
-            "FROM (SELECT v, count(*) AS n FROM m, unnest(m.facet_values) v "
-            "WHERE v LIKE ANY(CAST(:facet_prefixes AS text[])) GROUP BY v) g")
+            "FROM (SELECT u.v, count(*) AS n FROM (SELECT unnest(m.facet_values) AS v FROM m) u "
+            "WHERE u.v LIKE ANY(CAST(:facet_prefixes AS text[])) GROUP BY u.v) g")
         params["facet_sep"] = FACET_SEPARATOR
     for i, name in enumerate(fields):
         if name in flat:
