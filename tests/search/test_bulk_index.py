@@ -189,6 +189,35 @@ def test_facet_counts_keep_each_field_apart():
     assert found["taux%"] == ["haut", 2]
 
 
+def test_a_facet_counts_datasets_not_resources(catalogue):
+    """Two CSV resources make one dataset in « CSV », as the filter on it finds (Solr counts
+    documents); rows indexed with repeated values are repaired by migration 0008."""
+    import importlib
+    sysadmin, _names = catalogue
+    org = model.Group.get("herault")
+    helpers.call_action("package_create", {"user": sysadmin["name"]}, name="deux-csv", title="Deux CSV",
+                        owner_org=org.id, axe="equipement",
+                        resources=[{"url": "https://exemple.gouv.fr/a.csv", "format": "CSV"},
+                                   {"url": "https://exemple.gouv.fr/b.csv", "format": "CSV"}])
+
+    def csv_facet() -> tuple[int, int]:
+        found = helpers.call_action("package_search", {"user": sysadmin["name"]}, include_private=True,
+                                    q="*:*", rows=0, **{"facet.field": '["res_format"]'})
+        filtered = helpers.call_action("package_search", {"user": sysadmin["name"]}, include_private=True,
+                                       fq='res_format:"CSV"', rows=0)
+        return found["facets"]["res_format"]["CSV"], filtered["count"]
+    counted, filtered = csv_facet()
+    assert counted == filtered
+    with model.meta.engine.begin() as conn:         # a row written before: « CSV » twice
+        conn.execute(sa.text(f"UPDATE {TABLE} SET facet_values = facet_values || CAST(:v AS text[]) "
+                             f"WHERE name = 'deux-csv'"), {"v": ["res_format\x1fCSV"]})
+    assert csv_facet() == (counted + 1, filtered)
+    migration = importlib.import_module("ckanext.ecarto.migration.ecarto.versions.0008_facet_documents")
+    with model.meta.engine.begin() as conn:
+        assert conn.execute(sa.text(migration.DEDUPLICATE_SQL)).rowcount == 1
+    assert csv_facet() == (counted, filtered)
+
+
 # --- the bulk path (ckanext/ecarto/logic/reindex.py): the same rows as CKAN's, built a batch at a time
 
 @pytest.fixture
