@@ -355,3 +355,16 @@ def test_a_worker_failure_stops_the_rebuild_unless_forced(varied_catalogue, monk
     assert reindex.rebuild(quiet=True, workers=2, force=True) == 10
     search.commit()
     assert _count() == 10
+
+
+def test_rebuild_workers_follow_the_catalogue_and_the_setting(monkeypatch):
+    """One process for fewer than two batches; otherwise the setting, or the usable cores
+    capped (a container may see far more cores than it may use: one connection per worker)."""
+    from ckanext.ecarto.logic import reindex
+    monkeypatch.setattr(reindex, "_usable_cores", lambda: 64)
+    with helpers.changed_config("ckanext.ecarto.search_batch_size", 100):
+        assert reindex.rebuild_workers(150) == 2           # two batches: two workers at most
+        assert reindex.rebuild_workers(100) == 1
+        assert reindex.rebuild_workers(100_000) == reindex.MAX_DEFAULT_WORKERS
+        with helpers.changed_config("ckanext.ecarto.search_rebuild_workers", 3):
+            assert reindex.rebuild_workers(100_000) == 3

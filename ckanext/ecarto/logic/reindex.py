@@ -169,10 +169,24 @@ def catalogue_ids() -> list[str]:
     return [row[0] for row in packages.order_by(model.Package.id)]
 
 
+# Default number of workers at most (each holds a database connection; a container may see
+# many more cores than it may use).
+MAX_DEFAULT_WORKERS = 8
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):      # not on Linux
+        return os.cpu_count() or 1
+
+
 def rebuild_workers(n_datasets: int) -> int:
     """How many processes index the catalogue: `ckanext.ecarto.search_rebuild_workers`, or one
-    per core (0, the default); one when there are fewer than two batches to share."""
-    wanted = int(config.get("ckanext.ecarto.search_rebuild_workers") or 0) or (os.cpu_count() or 1)
+    per usable core, at most `MAX_DEFAULT_WORKERS` (0, the default); one when there are fewer
+    than two batches to share."""
+    wanted = int(config.get("ckanext.ecarto.search_rebuild_workers") or 0) or \
+        min(_usable_cores(), MAX_DEFAULT_WORKERS)
     batches = -(-n_datasets // batch.batch_size())
     return max(1, min(wanted, batches))
 
