@@ -38,8 +38,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
-from functools import partial
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import ckan.lib.search as ckan_search
@@ -209,17 +210,26 @@ def rebuild(*, defer_commit: bool = True, force: bool = False, quiet: bool = Fal
 
 def _index_in_processes(ids: Sequence[str], workers: int, *, force: bool, quiet: bool) -> int:
     """Index `ids` a batch at a time in `workers` forked processes (CKAN's environment, plugins
-    and configuration are inherited); each batch is written and committed by its worker."""
+    and configuration are inherited); each batch is written and committed by its worker. On an
+    error, the batches not started are cancelled and the error is raised once the running ones
+    end; a worker that dies (killed, out of memory) stops the rebuild (BrokenProcessPool)
+    instead of leaving it waiting."""
     model.Session.commit()                 # nothing of this process's transaction is shared
     batch.flush_all(strict=True)
-    chunks = list(_chunks(ids, batch.batch_size()))
     done = 0
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
-        for indexed in pool.imap_unordered(partial(_index_chunk, force=force), chunks):
-            done += indexed
-            if not quiet:
-                sys.stdout.write(f"\rIndexing dataset {done}/{len(ids)}")
-                sys.stdout.flush()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_worker) as pool:
+        futures = [pool.submit(_index_chunk, chunk, force=force) for chunk in _chunks(ids, batch.batch_size())]
+        try:
+            for future in as_completed(futures):
+                done += future.result()
+                if not quiet:
+                    sys.stdout.write(f"\rIndexing dataset {done}/{len(ids)}")
+                    sys.stdout.flush()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     if not quiet:
         sys.stdout.write(f"\nIndexed {done} datasets with {workers} processes\n")
     return done
@@ -230,7 +240,11 @@ _inherited_pools: list[Any] = []
 
 def _start_worker() -> None:
     """A forked worker must not use the connections of its parent: forget the session and the
-    pooled connections it inherited (without closing them: they are the parent's)."""
+    pooled connections it inherited (without closing them: they are the parent's). It also
+    drops the signal handlers it inherited (a job worker's, in the same process, would keep it
+    alive on SIGTERM); Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     model.Session.registry.clear()
     _inherited_pools.append(model.meta.engine.pool)   # never collected: nothing is sent on them
     model.meta.engine.dispose(close=False)
