@@ -190,6 +190,17 @@ def test_facet_counts_keep_each_field_apart():
     assert found["taux%"] == ["haut", 2]
 
 
+def test_a_facet_read_from_the_documents_counts_each_document_once():
+    """Fields left out of `facet_values` (here the resources' URLs) are counted from the
+    documents: a URL repeated in one dataset counts that dataset once."""
+    conn = PgSolrConnection()
+    _clear()
+    conn.add([_doc("a", res_url=["https://exemple.gouv.fr/f.csv", "https://exemple.gouv.fr/f.csv"]),
+              _doc("b", res_url="https://exemple.gouv.fr/f.csv")])
+    found = conn.search(q="*:*", rows=0, **{"facet.field": ["res_url"], "facet.limit": -1}).facets["facet_fields"]
+    assert found["res_url"] == ["https://exemple.gouv.fr/f.csv", 2]
+
+
 def test_a_facet_counts_datasets_not_resources(catalogue):
     """Two CSV resources make one dataset in « CSV », as the filter on it finds (Solr counts
     documents); rows indexed with repeated values are repaired by migration 0008."""

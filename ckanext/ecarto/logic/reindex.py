@@ -72,7 +72,7 @@ def _show_context() -> Context:
 
 # Validators of the show schemas that never change the dict, only report an error, and run a
 # query per dataset (« That URL is already in use »): indexing discards the errors.
-REPORT_ONLY_VALIDATORS: frozenset[Callable[..., Any]] = frozenset({package_name_validator})
+REPORT_ONLY_VALIDATORS: tuple[Callable[..., Any], ...] = (package_name_validator,)
 
 
 def _without_report_only(schema: Schema) -> Schema:
@@ -82,17 +82,10 @@ def _without_report_only(schema: Schema) -> Schema:
         if isinstance(value, dict):
             stripped[key] = _without_report_only(value)
         elif isinstance(value, list):
-            stripped[key] = [v for v in value if not _is_report_only(v)]
+            stripped[key] = [v for v in value if v not in REPORT_ONLY_VALIDATORS]
         else:
             stripped[key] = value
     return stripped
-
-
-def _is_report_only(validator: Any) -> bool:
-    try:
-        return validator in REPORT_ONLY_VALIDATORS
-    except TypeError:          # an unhashable validator (a callable object)
-        return False
 
 
 def _both_schemas(pkg: model.Package, pkg_dictized: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -22,7 +22,7 @@ from ckanext.ecarto.search.model import (
     COLUMN_FIELDS, DATE_COLUMNS, FACET_SEPARATOR, NOT_FACETED, PAYLOAD_FIELDS, SORT_TITLE, TABLE,
 )
 from ckanext.ecarto.search.results import CATALOGUE_MAX_INT, WEIGHTS, Results, ts_config
-from ckanext.ecarto.search.sql import Compiler
+from ckanext.ecarto.search.sql import Compiler, escape_like
 
 _SORT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s+(asc|desc)\s*$", re.I)
 # Usage counters CKAN can sort on, absent without the tracking plugin: equal for all datasets.
@@ -211,13 +211,13 @@ def _fields(fl: Optional[str]) -> Optional[list[str]]:
 
 def _like_prefix(field_name: str) -> str:
     """The LIKE pattern of the `facet_values` elements of a field: `field<US>…`."""
-    escaped = field_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}{FACET_SEPARATOR}%"
+    return f"{escape_like(field_name)}{FACET_SEPARATOR}%"
 
 
 def _facet_sql(fields: list[str], params: dict[str, Any]) -> str:
-    """Value counts per field over the matched documents `m`: from the flat `facet_values`
-    array, or from `doc` for the fields that array leaves out."""
+    """Value counts per field over the matched documents `m` (each document once per value, as
+    Solr counts): from the flat `facet_values` array, or from `doc` for the fields that array
+    leaves out."""
     selects = []
     flat = [name for name in fields if name not in NOT_FACETED]
     if flat:
@@ -239,10 +239,10 @@ def _facet_sql(fields: list[str], params: dict[str, Any]) -> str:
         key = f"facet_field_{i}"
         params[key] = name
         selects.append(
-            f"SELECT {i} AS f, e AS v, count(*) AS n FROM m, LATERAL jsonb_array_elements_text("
-            f"CASE jsonb_typeof(m.doc -> :{key}) WHEN 'array' THEN m.doc -> :{key} "
+            f"SELECT {i} AS f, d.e AS v, count(*) AS n FROM m, LATERAL (SELECT DISTINCT e FROM "
+            f"jsonb_array_elements_text(CASE jsonb_typeof(m.doc -> :{key}) WHEN 'array' THEN m.doc -> :{key} "
             f"WHEN 'null' THEN '[]'::jsonb WHEN 'object' THEN '[]'::jsonb "
-            f"ELSE jsonb_build_array(m.doc -> :{key}) END) e WHERE e <> '' GROUP BY e")
+            f"ELSE jsonb_build_array(m.doc -> :{key}) END) e) d WHERE d.e <> '' GROUP BY d.e")
     return " UNION ALL ".join(selects)
 
 

@@ -40,6 +40,11 @@ class Compiled:
         return f":{name}"
 
 
+def escape_like(text: str) -> str:
+    """`text` matched literally by LIKE (its default escape character, the backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Compiler:
     def __init__(self, ts_config: str):
         self.ts_config = ts_config
@@ -187,8 +192,7 @@ class Compiler:
         return "(" + " OR ".join(parts) + ")"
 
     def _like_pattern(self, value: str) -> str:
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return escaped.replace("*", "%").replace("?", "_")
+        return escape_like(value).replace("*", "%").replace("?", "_")
 
     def _like(self, name: str, value: str) -> str:
         pattern = self.out.bind(self._like_pattern(value))
